@@ -1,0 +1,1 @@
+"""Grafana dashboards for smote-monitor, generated from the metric catalog."""
