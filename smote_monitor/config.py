@@ -1,0 +1,241 @@
+"""The configuration model: the YAML of DESIGN.md, validated, every key overridable from the env.
+
+Precedence, highest first: environment variables ``SMOTE_MONITOR_<KEY>`` (nested keys joined by
+``__``, e.g. ``SMOTE_MONITOR_DATASETS__FRAUD__SLO__MINORITY_RECALL=0.85``), then the YAML file,
+then the defaults below. A bad value raises :class:`ConfigError` whose message gives the key path,
+the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from smote_monitor.errors import SmoteMonitorError
+
+ENV_PREFIX = "SMOTE_MONITOR_"
+DEFAULT_DATABASE_URL = "sqlite:///smote-monitor.db"
+DEFAULT_LISTEN = "127.0.0.1:9464"
+
+DATASET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DATASET_NAME_EXPECTED = (
+    "1-64 characters: letters, digits, '_', '.', '-', starting with a letter or digit"
+)
+
+_DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds in a duration such as ``"30s"``, ``"5m"``, ``"1h"``, ``"7d"``."""
+    match = _DURATION.match(text)
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"expected a positive duration like 30s, 5m, 1h, 7d; got {text!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _check_duration(text: str) -> str:
+    duration_seconds(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+Ratio = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SLOConfig(_Strict):
+    """Service-level objectives of one dataset; the release gate and the alerts read them."""
+
+    minority_recall: Ratio = 0.80
+    minority_precision: Ratio = 0.70
+    minority_f1: Ratio = 0.75
+    validation_gap_max: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 0.05
+    synthetic_ratio: tuple[Ratio, Ratio] = (0.1, 0.5)
+    retrain_success: Ratio = 0.95
+    min_slice_support: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("synthetic_ratio")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] > value[1]:
+            raise ValueError(f"expected [low, high] with low <= high; got {list(value)}")
+        return value
+
+
+class SQLSource(_Strict):
+    kind: Literal["sql"]
+    url: str
+    table: str
+    labels_table: str | None = None
+
+
+class FilesSource(_Strict):
+    kind: Literal["files"]
+    path: str
+
+
+class PushSource(_Strict):
+    kind: Literal["push"] = "push"
+
+
+ProductionSource = Annotated[SQLSource | FilesSource | PushSource, Field(discriminator="kind")]
+
+
+class DatasetConfig(_Strict):
+    """How to read one model's data, and what it must achieve."""
+
+    target: str = "label"
+    positive_class: int | str = 1
+    prediction: str = "prediction"
+    id_column: str | None = None
+    timestamp_column: str | None = None
+    slices: list[str] = Field(default_factory=list)
+    features: list[str] | None = None
+    categorical: list[str] = Field(default_factory=list)
+    production: ProductionSource = Field(default_factory=PushSource)
+    evaluate_every: Duration = "5m"
+    windows: list[Duration] = Field(default_factory=lambda: ["1h", "24h"])
+    slo: SLOConfig = Field(default_factory=SLOConfig)
+
+
+def _check_listen(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port with a port in 1-65535; got {value!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one smote-monitor deployment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    listen: Annotated[str, AfterValidator(_check_listen)] = DEFAULT_LISTEN
+    auth_token_env: str = "SMOTE_MONITOR_TOKEN"
+    spool_dir: Path = Path("smote-monitor-spool")
+    strict: bool = False
+    datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
+
+    @field_validator("datasets")
+    @classmethod
+    def _dataset_names(cls, value: dict[str, DatasetConfig]) -> dict[str, DatasetConfig]:
+        for name in value:
+            if not DATASET_NAME_PATTERN.match(name):
+                raise ValueError(f"dataset name {name!r}: expected {DATASET_NAME_EXPECTED}")
+        return value
+
+    @model_validator(mode="after")
+    def _database_url(self) -> Settings:
+        if "://" not in self.database_url:
+            raise ValueError(
+                f"database_url: expected an SQLAlchemy URL such as {DEFAULT_DATABASE_URL} or "
+                f"postgresql+psycopg://user@host/db; got {self.database_url!r}"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment must win over them.
+        return (env_settings, init_settings)
+
+    def dataset(self, name: str) -> DatasetConfig:
+        """The dataset's config, or the defaults for a dataset the file does not list."""
+        return self.datasets.get(name) or DatasetConfig()
+
+    @property
+    def auth_token(self) -> str | None:
+        return os.environ.get(self.auth_token_env) or None
+
+
+class ConfigError(SmoteMonitorError, ValueError):
+    """The configuration (file, environment or arguments) is invalid."""
+
+
+def _format_errors(error: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if message.startswith("Value error, "):  # our validators already say value and expectation
+            lines.append(f"  {path}: {message.removeprefix('Value error, ')}")
+            continue
+        value = item.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "a mapping"
+        lines.append(f"  {path}: got {shown}; expected: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read, merge and validate the configuration.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        YAML file. Without it, only the environment and the defaults apply.
+    **overrides
+        Values that win over the file (the environment still wins over both).
+    """
+    data: dict[str, Any] = {}
+    source = "environment/defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {source!r} does not exist") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {source!r} is not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(
+                f"config file {source!r}: got a {type(loaded).__name__} at the top level; "
+                "expected a mapping of keys such as database_url, datasets"
+            )
+        data.update(loaded)
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+
+
+def settings_for_url(database_url: str) -> Settings:
+    """Settings for an explicit store URL: the environment cannot redirect an explicit URL."""
+    if not isinstance(database_url, str) or "://" not in database_url:
+        raise ConfigError(
+            f"database_url: got {database_url!r}; expected an SQLAlchemy URL such as "
+            f"{DEFAULT_DATABASE_URL} or postgresql+psycopg://user@host/db"
+        )
+    return load_settings().model_copy(update={"database_url": database_url})

@@ -1,0 +1,276 @@
+"""The run record: the one validated shape of a SMOTE run, whatever door it came in by.
+
+The Python API, ``smote-monitor record``, the HTTP API and the spool all build a
+:class:`RunRecord`; validation happens here once. Every error names the field, the value and what
+was expected, and is raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from smote_monitor.config import DATASET_NAME_EXPECTED, DATASET_NAME_PATTERN
+from smote_monitor.errors import InvalidInputError
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+KNOWN_VARIANTS: tuple[str, ...] = (
+    # smote_core and imbalanced-learn over-samplers and combinations.
+    "SMOTE", "BorderlineSMOTE", "ADASYN", "SMOTENC", "SMOTEN", "SVMSMOTE", "KMeansSMOTE",
+    "SMOTETomek", "SMOTEENN", "RandomOverSampler",
+    # Any other object with fit_resample; its class is kept in params["sampler_class"].
+    "custom",
+)
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+RUN_KEY_MAX = 128
+TEXT_MAX = 20_000
+
+Count = Annotated[int, Field(ge=0, strict=True)]
+Ratio = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+JSONScalar = str | int | float | bool | None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_key() -> str:
+    return uuid.uuid4().hex
+
+
+class GateCheck(BaseModel):
+    """One check of the release gate: what was measured against which target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check: str
+    passed: bool
+    value: Finite | None
+    target: str
+    message: str
+
+
+class GateResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    passed: bool
+    checks: list[GateCheck]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Messages of the failed checks: why the gate did not pass."""
+        return [check.message for check in self.checks if not check.passed]
+
+
+class LeakageResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suspected: bool
+    evidence: dict[str, Any]
+
+
+class ProvenanceRow(BaseModel):
+    """One synthetic row's origin: base row, neighbour row and interpolation gap."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parent: Count
+    neighbor: Count
+    gap: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class FeatureField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    dtype: str
+
+
+class RunRecord(BaseModel):
+    """A SMOTE run as stored. Build with :func:`parse_run_record` to get field-naming errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    dataset: str
+    run_key: Annotated[str, Field(min_length=1, max_length=RUN_KEY_MAX)] = Field(
+        default_factory=new_run_key
+    )
+    status: RunStatus = RunStatus.SUCCEEDED
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    variant: str | None = None
+    params: dict[str, JSONScalar | list[JSONScalar] | dict[str, JSONScalar]] = Field(
+        default_factory=dict
+    )
+    seed: int | None = None
+    class_counts_before: dict[str, Count] = Field(default_factory=dict)
+    class_counts_after: dict[str, Count] = Field(default_factory=dict)
+    n_synthetic: Count | None = None
+    synthetic_ratio: Ratio | None = None
+    duration_seconds: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    peak_memory_bytes: Count | None = None
+    feature_schema: list[FeatureField] | None = None
+    feature_schema_hash: Annotated[str, Field(max_length=128)] | None = None
+    near_duplicate_ratio: Ratio | None = None
+    neighbor_distance_quantiles: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = (
+        Field(default_factory=dict)
+    )
+    code_version: Annotated[str, Field(max_length=200)] | None = None
+    model_version: Annotated[str, Field(max_length=200)] | None = None
+    tags: dict[str, Annotated[str, Field(max_length=500)]] = Field(default_factory=dict)
+    error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
+    metrics: dict[str, dict[str, Ratio]] = Field(default_factory=dict)
+    gate: GateResult | None = None
+    leakage: LeakageResult | None = None
+    audit_sample: list[ProvenanceRow] = Field(default_factory=list)
+    report: dict[str, Any] | None = None
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, value: str) -> str:
+        if not DATASET_NAME_PATTERN.match(value):
+            raise ValueError(f"expected {DATASET_NAME_EXPECTED}")
+        return value
+
+    @field_validator("run_key")
+    @classmethod
+    def _run_key(cls, value: str) -> str:
+        if not value.isprintable() or value != value.strip():
+            raise ValueError("expected printable text without leading or trailing spaces")
+        return value
+
+    @field_validator("started_at", "finished_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    @field_validator("variant")
+    @classmethod
+    def _variant(cls, value: str | None) -> str | None:
+        if value is not None and value not in KNOWN_VARIANTS:
+            raise ValueError(f"expected one of {', '.join(KNOWN_VARIANTS)}")
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _splits(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for split in value:
+            if split not in SPLITS:
+                raise ValueError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _finite_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"params.{key} is {item}; expected a finite number")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunRecord:
+        # Cross-field checks raise InvalidInputError so the message names the field itself.
+        if self.status is RunStatus.SUCCEEDED and self.variant is None:
+            raise InvalidInputError(
+                "variant", None, "the sampler variant (required for a succeeded run)"
+            )
+        if self.finished_at is not None and self.finished_at < self.started_at:
+            raise InvalidInputError(
+                "finished_at", self.finished_at.isoformat(),
+                f"a time not before started_at ({self.started_at.isoformat()})",
+            )
+        rows_after = sum(self.class_counts_after.values())
+        if self.n_synthetic is not None and self.class_counts_after and self.n_synthetic > rows_after:
+            raise InvalidInputError(
+                "n_synthetic", self.n_synthetic,
+                f"at most the rows after resampling ({rows_after})",
+            )
+        if self.synthetic_ratio is None and self.n_synthetic is not None and rows_after:
+            self.__dict__["synthetic_ratio"] = self.n_synthetic / rows_after
+        elif (
+            self.synthetic_ratio is not None
+            and self.n_synthetic is not None
+            and rows_after
+            and not math.isclose(self.synthetic_ratio, self.n_synthetic / rows_after, abs_tol=1e-6)
+        ):
+            raise InvalidInputError(
+                "synthetic_ratio", self.synthetic_ratio,
+                f"n_synthetic / rows after resampling = {self.n_synthetic / rows_after:.6g}",
+            )
+        return self
+
+    @property
+    def validation_gap(self) -> float | None:
+        """Train minority F1 minus validation minority F1, when both were logged."""
+        train = self.metrics.get("train", {}).get("f1")
+        validation = self.metrics.get("validation", {}).get("f1")
+        if train is None or validation is None:
+            return None
+        return train - validation
+
+    def content_hash(self) -> str:
+        """Hash of what makes two records of one run_key the same run.
+
+        Timing, memory, timestamps and tags are left out: a retried upload of the same run must be
+        recognised as the same run even though its clock readings differ.
+        """
+        content = self.model_dump(
+            mode="json",
+            include={
+                "dataset", "run_key", "status", "variant", "params", "seed",
+                "class_counts_before", "class_counts_after", "n_synthetic", "synthetic_ratio",
+                "feature_schema_hash", "metrics", "code_version", "model_version",
+            },
+        )
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_run_record(data: Any) -> RunRecord:
+    """Validate a mapping (parsed JSON, API arguments) into a :class:`RunRecord`.
+
+    Raises
+    ------
+    InvalidInputError
+        For the first bad field, naming its path, the value and what was expected.
+    """
+    if isinstance(data, RunRecord):
+        return data
+    if not isinstance(data, dict):
+        raise InvalidInputError("record", data, "a JSON object with at least 'dataset'")
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        raise _to_input_error(exc) from None
+
+
+def _to_input_error(exc: ValidationError) -> InvalidInputError:
+    item = exc.errors()[0]
+    raised = item.get("ctx", {}).get("error")
+    if isinstance(raised, InvalidInputError):
+        return raised
+    field = ".".join(str(part) for part in item["loc"]) or "record"
+    if item["type"] == "missing":
+        return InvalidInputError(field, None, "a value (the field is required)")
+    if item["type"] == "extra_forbidden":
+        return InvalidInputError(field, item.get("input"), "no such field (unknown key)")
+    # Pydantic says "Input should be …"; our validators say "expected …": keep the "…".
+    message: str = item["msg"].removeprefix("Value error, ")
+    expected = message.removeprefix("Input should be ").removeprefix("expected ") or "a valid value"
+    return InvalidInputError(field, item.get("input"), expected)

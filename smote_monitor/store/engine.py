@@ -1,0 +1,82 @@
+"""Engines for the store's backends: SQLite (embedded default) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from smote_monitor.errors import InvalidInputError
+
+log = logging.getLogger(__name__)
+
+WRITE = "smote_monitor_write"
+"""Execution option that marks a transaction as a writer (SQLite takes the write lock up front)."""
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+PG_CONNECT_TIMEOUT_SECONDS = 5
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine configured for the backend the URL names.
+
+    SQLite gets WAL (readers never wait for the writer), foreign keys, a busy timeout, and
+    ``BEGIN IMMEDIATE`` for write transactions so two processes racing on one run key serialise
+    instead of failing with "database is locked" on lock upgrade. PostgreSQL gets a short connect
+    timeout so a training job learns quickly that the store is down, and pre-ping.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInputError(
+            "database_url", url, "an SQLAlchemy URL such as sqlite:///smote-monitor.db"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg2; we ship psycopg 3
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS},
+        )
+    raise InvalidInputError(
+        "database_url", url, "a sqlite:/// or postgresql+psycopg:// URL (the supported backends)"
+    )
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    in_memory = database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+    }
+    if in_memory:
+        kwargs["poolclass"] = StaticPool
+    elif database is not None:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine

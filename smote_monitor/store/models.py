@@ -1,0 +1,135 @@
+"""SQLAlchemy 2 typed models of the store. Alembic migrations (``smote_monitor/migrations``)
+create and evolve these tables; a test checks the two agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("dataset_id", "run_key", name="uq_runs_dataset_run_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    run_key: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    variant: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]]
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    class_counts_before: Mapped[dict[str, Any]]
+    class_counts_after: Mapped[dict[str, Any]]
+    n_synthetic: Mapped[int | None] = mapped_column(BigInteger)
+    synthetic_ratio: Mapped[float | None] = mapped_column(Float)
+    validation_gap: Mapped[float | None] = mapped_column(Float)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    feature_schema: Mapped[list[Any] | None]
+    feature_schema_hash: Mapped[str | None] = mapped_column(String(128))
+    near_duplicate_ratio: Mapped[float | None] = mapped_column(Float)
+    neighbor_distance_quantiles: Mapped[dict[str, Any]]
+    code_version: Mapped[str | None] = mapped_column(String(200))
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[dict[str, Any] | None]
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    gate_passed: Mapped[bool | None] = mapped_column(Boolean)
+    gate_checks: Mapped[list[Any]]
+    # Added by migration 0002 (leakage check).
+    leakage_suspected: Mapped[bool | None] = mapped_column(Boolean)
+    leakage_evidence: Mapped[dict[str, Any] | None]
+
+    dataset: Mapped[Dataset] = relationship(lazy="joined")
+    metrics: Mapped[list[RunMetric]] = relationship(
+        cascade="all, delete-orphan", order_by="RunMetric.id", lazy="selectin"
+    )
+    audit_rows: Mapped[list[AuditRow]] = relationship(
+        cascade="all, delete-orphan", order_by="AuditRow.position", lazy="selectin"
+    )
+
+
+class RunMetric(Base):
+    __tablename__ = "run_metrics"
+    __table_args__ = (UniqueConstraint("run_id", "split", "metric", name="uq_run_metrics_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    split: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+
+
+class AuditRow(Base):
+    """Provenance sample of a run: which real rows each audited synthetic row came from."""
+
+    __tablename__ = "run_audit_rows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    parent: Mapped[int] = mapped_column(BigInteger)
+    neighbor: Mapped[int] = mapped_column(BigInteger)
+    gap: Mapped[float] = mapped_column(Float)
