@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,15 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory and cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            # WAL is a property of the file, kept once set. Switching needs an exclusive lock and
+            # does not wait for it, so a connection that loses the race leaves it to the winner.
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                log.debug("journal_mode=WAL not set by this connection: %s", exc)
         cursor.close()
 
     @event.listens_for(engine, "begin")

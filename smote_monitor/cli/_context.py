@@ -1,0 +1,90 @@
+"""What every command shares: the settings, logging, and how results are printed."""
+
+from __future__ import annotations
+
+import json
+import logging.config
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from smote_monitor.config import ConfigError, Settings, load_settings
+
+DEFAULT_CONFIG = Path("smote-monitor.yaml")
+CONFIG_ENV = "SMOTE_MONITOR_CONFIG"
+
+# Exit codes, named so scripts and the tests agree on them.
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_STORE_DOWN = 3
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CLIState:
+    config_path: Path | None
+    database_url: str | None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            path = self.config_path
+            if path is None and DEFAULT_CONFIG.is_file():
+                path = DEFAULT_CONFIG
+            settings = load_settings(path)
+            if self.database_url is not None:
+                settings = settings.model_copy(update={"database_url": self.database_url})
+            self._settings = settings
+        return self._settings
+
+
+def state(ctx: typer.Context) -> CLIState:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, CLIState)
+    return obj
+
+
+def configure_logging(level: str) -> None:
+    logging.config.dictConfig({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        # Alembic narrates every migration step at INFO; one line from us says it happened.
+        "loggers": {"alembic": {"level": "WARNING"}},
+    })
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    from smote_monitor.errors import InvalidInputError, StoreUnavailableError
+
+    if isinstance(exc, InvalidInputError | ConfigError):
+        return EXIT_BAD_INPUT
+    if isinstance(exc, StoreUnavailableError):
+        return EXIT_STORE_DOWN
+    return EXIT_FAILURE
+
+
+def env_config_path() -> Path | None:
+    value = os.environ.get(CONFIG_ENV)
+    return Path(value) if value else None

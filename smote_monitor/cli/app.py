@@ -1,0 +1,86 @@
+"""The root ``smote-monitor`` command and its sub-commands."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from smote_monitor._version import __version__
+from smote_monitor.cli import demo, record, runs, store
+from smote_monitor.cli._context import (
+    CONFIG_ENV,
+    CLIState,
+    configure_logging,
+    err_console,
+    exit_code_for,
+)
+from smote_monitor.errors import SmoteMonitorError
+
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+app = typer.Typer(
+    name="smote-monitor",
+    help=(
+        "Observability for models trained with SMOTE: record every SMOTE run, watch production "
+        "drift and per-slice minority recall, and export it all to Prometheus.\n\n"
+        "Settings come from --config (or $SMOTE_MONITOR_CONFIG, or ./smote-monitor.yaml when "
+        "present), overridden by SMOTE_MONITOR_* environment variables. Without any, the store "
+        "is the embedded SQLite file ./smote-monitor.db."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"smote-monitor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", "-c", envvar=CONFIG_ENV, dir_okay=False,
+        help="YAML config file (see `smote-monitor init`).",
+    ),
+    database_url: str | None = typer.Option(
+        None, "--database-url",
+        help="Store URL, overriding the config: sqlite:///path.db or postgresql+psycopg://…",
+    ),
+    log_level: LogLevel = typer.Option(LogLevel.INFO, "--log-level", help="Log verbosity."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    configure_logging(log_level)
+    ctx.obj = CLIState(config_path=config, database_url=database_url)
+
+
+app.command("init")(store.init)
+app.command("record")(record.record)
+app.add_typer(runs.app, name="runs")
+app.add_typer(store.db_app, name="db")
+app.add_typer(store.spool_app, name="spool")
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    try:
+        app()
+    except SmoteMonitorError as exc:
+        # Our errors already say what is wrong and what was expected: no traceback.
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exit_code_for(exc))

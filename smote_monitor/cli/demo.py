@@ -1,0 +1,35 @@
+"""``smote-monitor demo``: the whole loop on a bundled real dataset."""
+
+from __future__ import annotations
+
+import typer
+
+from smote_monitor.cli._context import console, state
+from smote_monitor.cli.runs import runs_list, runs_show
+
+
+def demo(
+    ctx: typer.Context,
+    seed: int = typer.Option(0, "--seed", help="Seed of the split and of SMOTE."),
+) -> None:
+    """Record a SMOTE run on real loan data (modeldata::lending_club, 5 % bad loans) and show it.
+
+    Uses the configured store: without a config, the embedded SQLite file ./smote-monitor.db.
+    Running it again with the same seed records nothing new (the run_key is idempotent).
+    """
+    from smote_monitor.demo import run_demo
+
+    settings = state(ctx).settings
+    with console.status("starting") as status:
+        def step(message: str) -> None:
+            status.update(message)
+            console.print(f"[dim]·[/] {message}", highlight=False)
+
+        result = run_demo(settings, seed=seed, step=step)
+    console.print()
+    if result.run_id is None:
+        console.print("[yellow]the store was unreachable: the run was spooled[/]")
+        return
+    runs_show(ctx, run_id=result.run_id, as_json=False)
+    console.print()
+    runs_list(ctx, dataset=None, status=None, limit=10, as_json=False)

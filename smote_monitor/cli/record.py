@@ -1,0 +1,65 @@
+"""``smote-monitor record``: store a run described in JSON (for non-Python pipelines)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
+from smote_monitor.tracking import Monitor
+
+
+def record(
+    ctx: typer.Context,
+    source: Path = typer.Argument(
+        ..., help="JSON file with one run record (or a list of them); '-' reads standard input.",
+        allow_dash=True,
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """Validate and store SMOTE run records.
+
+    A record needs at least "dataset" and "variant"; see `smote-monitor runs show --json` for
+    every field. Everything is validated before anything is written; the same (dataset, run_key)
+    recorded twice is stored once.
+    """
+    text = sys.stdin.read() if str(source) == "-" else _read(source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"{source}: not valid JSON ({exc})", EXIT_BAD_INPUT)
+    items = data if isinstance(data, list) else [data]
+    monitor = Monitor(state(ctx).settings)
+    from smote_monitor.records import parse_run_record
+
+    records = []
+    for index, item in enumerate(items):
+        try:
+            records.append(parse_run_record(item))
+        except ValueError as exc:
+            where = f"record {index}: " if isinstance(data, list) else ""
+            fail(f"{where}{exc}; nothing was written", EXIT_BAD_INPUT)
+    results = []
+    for parsed in records:
+        outcome = monitor.record(parsed)
+        results.append({
+            "dataset": parsed.dataset, "run_key": parsed.run_key,
+            "run_id": outcome.run_id if outcome else None,
+            "action": outcome.action if outcome else "spooled",
+        })
+    if as_json:
+        print_json(results if isinstance(data, list) else results[0])
+        return
+    for result in results:
+        console.print(f"{result['dataset']}/{result['run_key']}: {result['action']}"
+                      + (f" (run {result['run_id']})" if result["run_id"] else ""))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot read ({exc.strerror})", EXIT_BAD_INPUT)

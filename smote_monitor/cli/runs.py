@@ -1,0 +1,106 @@
+"""``smote-monitor runs list|show``: read recorded SMOTE runs."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
+from smote_monitor.records import RunRecord, RunStatus
+from smote_monitor.store import Store
+from smote_monitor.store.runs import get_run, list_runs, run_to_record
+
+app = typer.Typer(help="List and inspect recorded SMOTE runs.", no_args_is_help=True)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _gate(record: RunRecord) -> str:
+    if record.gate is None:
+        return "–"
+    return "[green]passed[/]" if record.gate.passed else "[red]failed[/]"
+
+
+def _summary(run_id: int, record: RunRecord) -> dict[str, object]:
+    return {"id": run_id, **record.model_dump(mode="json", exclude={"report"}),
+            "validation_gap": record.validation_gap}
+
+
+@app.command("list")
+def runs_list(
+    ctx: typer.Context,
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only this dataset."),
+    status: RunStatus | None = typer.Option(None, "--status", help="Only runs in this state."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000, help="How many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """List runs, newest first."""
+    store = Store(state(ctx).settings.database_url)
+    runs = list_runs(store, dataset=dataset, status=status.value if status else None, limit=limit)
+    records = [(run.id, run_to_record(run)) for run in runs]
+    if as_json:
+        print_json([_summary(run_id, record) for run_id, record in records])
+        return
+    table = Table(title=f"SMOTE runs ({store.url_for_display})", title_justify="left")
+    for column in ("id", "dataset", "run key", "status", "variant", "synthetic", "ratio",
+                   "val gap", "gate", "leakage", "started (UTC)"):
+        table.add_column(column, justify="right" if column in ("id", "synthetic") else "left")
+    for run_id, record in records:
+        leak = "–" if record.leakage is None else "[red]suspected[/]" if record.leakage.suspected \
+            else "clean"
+        table.add_row(
+            str(run_id), record.dataset, record.run_key, record.status.value,
+            record.variant or "–", str(record.n_synthetic) if record.n_synthetic is not None
+            else "–", _fmt(record.synthetic_ratio), _fmt(record.validation_gap), _gate(record),
+            leak, record.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    console.print(table)
+    if not records:
+        console.print("no runs recorded yet")
+
+
+@app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: int = typer.Argument(..., help="Run id, as `runs list` prints it."),
+    as_json: bool = typer.Option(False, "--json", help="The full record as JSON."),
+) -> None:
+    """Show one run: parameters, class counts, metrics, gate checks, leakage evidence."""
+    run = get_run(Store(state(ctx).settings.database_url), run_id)
+    if run is None:
+        fail(f"run_id: got {run_id}; no run has that id (see `smote-monitor runs list`)",
+             EXIT_BAD_INPUT)
+    record = run_to_record(run)
+    if as_json:
+        print_json({"id": run_id, **record.model_dump(mode="json"),
+                    "validation_gap": record.validation_gap})
+        return
+    out = console.print
+    out(f"[bold]run {run_id}[/]  {record.dataset}/{record.run_key}  {record.status.value}")
+    out(f"  variant {record.variant}  seed {record.seed}  params {record.params}")
+    out(f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  finished "
+        f"{record.finished_at:%Y-%m-%d %H:%M:%S}" if record.finished_at else "  not finished")
+    out(f"  class counts before {record.class_counts_before} → after {record.class_counts_after}")
+    out(f"  synthetic rows {record.n_synthetic}  ratio {_fmt(record.synthetic_ratio)}  "
+        f"near-duplicates {_fmt(record.near_duplicate_ratio)}")
+    out(f"  duration {_fmt(record.duration_seconds)} s  peak memory "
+        f"{record.peak_memory_bytes if record.peak_memory_bytes is not None else '–'} B")
+    for split, values in record.metrics.items():
+        out(f"  {split}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(values.items())))
+    out(f"  validation gap {_fmt(record.validation_gap)}")
+    if record.gate is not None:
+        out(f"  gate {_gate(record)}")
+        for check in record.gate.checks:
+            out(f"    {'✓' if check.passed else '✗'} {check.message}", highlight=False)
+    if record.leakage is not None:
+        out(f"  leakage {'[red]suspected[/]' if record.leakage.suspected else 'not found'}: "
+            f"{record.leakage.evidence.get('validation_rows_equal_to_synthetic', 0)} validation "
+            "rows equal synthetic rows; validation balance "
+            + ("matches the augmented set" if record.leakage.evidence.get(
+                "validation_balance_matches_augmented") else "looks real"))
+    if record.error:
+        out(f"  error: {record.error}", highlight=False)
+    if record.audit_sample:
+        out(f"  audit sample: {len(record.audit_sample)} synthetic rows with parent/neighbour/gap")

@@ -1,0 +1,109 @@
+"""``init``, ``db …`` and ``spool …``: setting up and maintaining the store."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import typer
+
+from smote_monitor.cli._context import (
+    EXIT_BAD_INPUT,
+    EXIT_STORE_DOWN,
+    console,
+    fail,
+    print_json,
+    state,
+)
+from smote_monitor.config import load_settings
+from smote_monitor.spool import Spool
+from smote_monitor.store import Store
+
+db_app = typer.Typer(help="Inspect and migrate the SQL store.", no_args_is_help=True)
+spool_app = typer.Typer(
+    help="Runs recorded while the store was unreachable.", no_args_is_help=True
+)
+
+EXAMPLE_CONFIG = "example-config.yaml"
+
+
+def example_config_text() -> str:
+    return files("smote_monitor").joinpath(EXAMPLE_CONFIG).read_text(encoding="utf-8")
+
+
+def init(
+    ctx: typer.Context,
+    path: Path = typer.Argument(Path("smote-monitor.yaml"), help="Where to write the config."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing config file."),
+) -> None:
+    """Write a commented example config and create (or upgrade) the store it names."""
+    if path.exists() and not force:
+        fail(f"{path} exists; pass --force to overwrite it", EXIT_BAD_INPUT)
+    path.write_text(example_config_text(), encoding="utf-8")
+    cli = state(ctx)
+    settings = load_settings(path)
+    if cli.database_url is not None:
+        settings = settings.model_copy(update={"database_url": cli.database_url})
+    status = Store(settings.database_url).upgrade()
+    console.print(f"wrote {path}; store {status.url} is at schema revision {status.revision}")
+    console.print("next: edit the datasets section, then record runs with the Python API or "
+                  "`smote-monitor record`")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the store's schema to this version; every row is kept."""
+    store = Store(state(ctx).settings.database_url)
+    before = store.status()
+    after = store.upgrade()
+    if before.revision == after.revision:
+        console.print(f"store {after.url} is up to date (revision {after.revision})")
+    else:
+        console.print(f"store {after.url} upgraded: {before.revision or 'empty'} → {after.revision}")
+
+
+@db_app.command("status")
+def db_status(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable.")
+) -> None:
+    """Show the store's backend and schema revision."""
+    status = Store(state(ctx).settings.database_url, auto_upgrade=False).status()
+    if as_json:
+        print_json({"url": status.url, "backend": status.backend, "revision": status.revision,
+                    "head": status.head, "up_to_date": status.up_to_date})
+        return
+    mark = "up to date" if status.up_to_date else "needs `smote-monitor db upgrade`"
+    console.print(f"{status.url} ({status.backend}): revision {status.revision or 'none'}, "
+                  f"head {status.head} — {mark}")
+
+
+@spool_app.command("replay")
+def spool_replay(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable.")
+) -> None:
+    """Store every spooled run; each is stored exactly once, however often this runs."""
+    settings = state(ctx).settings
+    spool = Spool(settings.spool_dir)
+    result = spool.replay(Store(settings.database_url))
+    if as_json:
+        print_json({"stored": result.stored, "duplicates": result.duplicates,
+                    "rejected": [{"file": f, "reason": r} for f, r in result.rejected],
+                    "remaining": result.remaining})
+    else:
+        console.print(f"stored {result.stored}, already stored {result.duplicates}, "
+                      f"rejected {len(result.rejected)}, still waiting {result.remaining} "
+                      f"(spool: {spool.directory})")
+        for name, reason in result.rejected:
+            console.print(f"  rejected {name}: {reason}", highlight=False)
+    if result.remaining:
+        fail("the store became unreachable during replay; run it again later", EXIT_STORE_DOWN)
+
+
+@spool_app.command("list")
+def spool_list(ctx: typer.Context) -> None:
+    """List the runs waiting in the spool."""
+    spool = Spool(state(ctx).settings.spool_dir)
+    pending = spool.pending()
+    for path in pending:
+        console.print(path.name)
+    console.print(f"{len(pending)} waiting in {spool.directory}")

@@ -1,0 +1,167 @@
+"""What a resampling did, derived from its inputs and outputs (and the sampler's report_)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from smote_monitor.errors import InvalidInputError
+from smote_monitor.leakage import row_hashes
+from smote_monitor.records import KNOWN_VARIANTS
+
+AUDIT_SAMPLE_MAX = 200
+"""Provenance rows kept with a run for audit; the full arrays stay on the sampler."""
+
+
+@dataclass
+class Measurement:
+    duration_seconds: float = 0.0
+    peak_memory_bytes: int | None = None
+
+
+@contextmanager
+def measure() -> Iterator[Measurement]:
+    """Wall time and peak Python-heap memory (tracemalloc sees numpy's buffers too)."""
+    measurement = Measurement()
+    started_tracing = not tracemalloc.is_tracing()
+    if started_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    baseline, _ = tracemalloc.get_traced_memory()
+    start = time.perf_counter()
+    try:
+        yield measurement
+    finally:
+        measurement.duration_seconds = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        measurement.peak_memory_bytes = max(peak - baseline, 0)
+        if started_tracing:
+            tracemalloc.stop()
+
+
+def class_counts(y: Any) -> dict[str, int]:
+    """Counts per class, keys as text (labels of any type must survive JSON)."""
+    values = np.asarray(y, dtype=object).ravel()
+    counts = Counter(str(label) for label in values.tolist())
+    return dict(sorted(counts.items()))
+
+
+def feature_schema(X: Any) -> list[dict[str, str]]:
+    columns = getattr(X, "columns", None)
+    dtypes = getattr(X, "dtypes", None)
+    if columns is not None and dtypes is not None:
+        return [{"name": str(c), "dtype": str(d)} for c, d in zip(columns, dtypes, strict=True)]
+    array = np.asarray(X)
+    width = array.shape[1] if array.ndim == 2 else 1
+    return [{"name": f"x{i}", "dtype": str(array.dtype)} for i in range(width)]
+
+
+def schema_hash(schema: list[dict[str, str]]) -> str:
+    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _json_scalar(value: Any) -> Any:
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, np.generic):
+        return _json_scalar(value.item())
+    if isinstance(value, dict):
+        return {str(k): _json_scalar(v) for k, v in value.items()
+                if v is None or isinstance(v, str | bool | int | float | np.generic)}
+    if isinstance(value, list | tuple):
+        return [_json_scalar(v) for v in value
+                if v is None or isinstance(v, str | bool | int | float | np.generic)]
+    if isinstance(value, Callable):  # type: ignore[arg-type]
+        return getattr(value, "__qualname__", repr(value))
+    return repr(value)
+
+
+def sampler_params(sampler: Any) -> dict[str, Any]:
+    get_params = getattr(sampler, "get_params", None)
+    raw = get_params(deep=False) if callable(get_params) else dict(vars(sampler))
+    return {str(k): _json_scalar(v) for k, v in raw.items() if not str(k).endswith("_")}
+
+
+def variant_of(sampler: Any) -> str:
+    name = type(sampler).__name__
+    return name if name in KNOWN_VARIANTS else "custom"
+
+
+def seed_of(params: dict[str, Any]) -> int | None:
+    seed = params.get("random_state")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def check_xy(name_x: str, X: Any, name_y: str, y: Any) -> None:
+    n_x = len(X) if hasattr(X, "__len__") else None
+    n_y = len(y) if hasattr(y, "__len__") else None
+    if n_x is None:
+        raise InvalidInputError(name_x, X, "an array-like of shape (n_samples, n_features)")
+    if n_y is None:
+        raise InvalidInputError(name_y, y, "an array-like of shape (n_samples,)")
+    if n_x != n_y:
+        raise InvalidInputError(name_y, f"{n_y} labels", f"{n_x} labels, one per row of {name_x}")
+
+
+def describe_resampling(
+    *,
+    X_before: Any,
+    y_before: Any,
+    X_after: Any,
+    y_after: Any,
+    params: dict[str, Any],
+    variant: str,
+    report: dict[str, Any] | None = None,
+    measurement: Measurement | None = None,
+) -> dict[str, Any]:
+    """The run-record fields of one resampling.
+
+    The sampler's report (smote_core's ``report_.to_dict()``) is preferred where it has a value;
+    otherwise counts come from the labels and the synthetic rows are the output rows beyond the
+    input's, or those absent from the input when a cleaner also removed rows.
+    """
+    check_xy("X_before", X_before, "y_before", y_before)
+    check_xy("X_after", X_after, "y_after", y_after)
+    report = report or {}
+    schema = report.get("feature_schema") or feature_schema(X_before)
+    if report.get("n_synthetic") is not None:
+        n_synthetic = int(report["n_synthetic"])
+    else:
+        grown = max(len(y_after) - len(y_before), 0)
+        unseen = int(np.isin(row_hashes(X_after), row_hashes(X_before), invert=True).sum())
+        n_synthetic = max(grown, unseen)
+    fields: dict[str, Any] = {
+        "variant": variant,
+        "params": params,
+        "seed": seed_of(params),
+        "class_counts_before": class_counts(y_before),
+        "class_counts_after": class_counts(y_after),
+        "n_synthetic": n_synthetic,
+        "feature_schema": schema,
+        "feature_schema_hash": report.get("feature_schema_hash") or schema_hash(schema),
+        "near_duplicate_ratio": report.get("near_duplicate_ratio"),
+        "neighbor_distance_quantiles": report.get("neighbor_distance_quantiles") or {},
+        "duration_seconds": report.get("duration_seconds"),
+        "peak_memory_bytes": report.get("peak_memory_bytes"),
+        "audit_sample": list(report.get("provenance_sample") or [])[:AUDIT_SAMPLE_MAX],
+        "report": report or None,
+    }
+    if measurement is not None:
+        if fields["duration_seconds"] is None:
+            fields["duration_seconds"] = measurement.duration_seconds
+        if fields["peak_memory_bytes"] is None:
+            fields["peak_memory_bytes"] = measurement.peak_memory_bytes
+    return fields

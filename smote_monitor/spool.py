@@ -1,0 +1,96 @@
+"""A local directory of run records that could not be stored yet.
+
+When the store is unreachable a training job must not die for it: the finished record is written
+here (atomically: temp file, fsync, rename), and the next successful connection, or
+``smote-monitor spool replay``, stores it. Replaying is idempotent because every record carries
+its run_key, so a record replayed twice, or by two processes at once, is stored once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smote_monitor.errors import InvalidInputError, RunConflictError, StoreUnavailableError
+from smote_monitor.records import RunRecord, parse_run_record
+from smote_monitor.store import Store
+from smote_monitor.store.runs import save_run
+
+log = logging.getLogger(__name__)
+
+REJECTED_DIR = "rejected"
+
+
+@dataclass
+class ReplayResult:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    remaining: int = 0
+
+
+class Spool:
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def put(self, record: RunRecord) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{record.dataset}--{record.run_key}.json"
+        target = self.directory / name
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(record.model_dump_json())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def pending(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(self.directory.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+
+    def replay(self, store: Store) -> ReplayResult:
+        """Store every pending record; stop at the first sign the store is down again.
+
+        A record the store refuses (invalid, or conflicting with a stored run) is moved to
+        ``rejected/`` with the reason beside it, never deleted.
+        """
+        result = ReplayResult()
+        pending = self.pending()
+        for index, path in enumerate(pending):
+            try:
+                record = parse_run_record(json.loads(path.read_text(encoding="utf-8")))
+                outcome = save_run(store, record)
+            except FileNotFoundError:
+                continue  # another process replayed it first
+            except StoreUnavailableError:
+                result.remaining = len(pending) - index
+                break
+            except (InvalidInputError, RunConflictError, json.JSONDecodeError) as exc:
+                self._reject(path, str(exc))
+                result.rejected.append((path.name, str(exc)))
+                continue
+            path.unlink(missing_ok=True)
+            if outcome.action == "duplicate":
+                result.duplicates += 1
+            else:
+                result.stored += 1
+                log.info("replayed spooled run %s/%s as run %s",
+                         record.dataset, record.run_key, outcome.run_id)
+        return result
+
+    def _reject(self, path: Path, reason: str) -> None:
+        rejected = self.directory / REJECTED_DIR
+        rejected.mkdir(exist_ok=True)
+        os.replace(path, rejected / path.name)
+        (rejected / f"{path.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+        log.error("spooled record %s rejected: %s (kept in %s)", path.name, reason, rejected)

@@ -1,0 +1,294 @@
+"""The run-tracking API training pipelines call: ``Monitor``, ``track_run`` and ``observe_run``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from types import TracebackType
+from typing import Any
+
+from smote_monitor.config import Settings, load_settings, settings_for_url
+from smote_monitor.errors import InvalidInputError, StoreUnavailableError
+from smote_monitor.gate import evaluate_gate
+from smote_monitor.leakage import check_leakage
+from smote_monitor.observation import (
+    check_xy,
+    describe_resampling,
+    measure,
+    sampler_params,
+    variant_of,
+)
+from smote_monitor.records import RunRecord, RunStatus, parse_run_record, utcnow
+from smote_monitor.spool import ReplayResult, Spool
+from smote_monitor.store import Store
+from smote_monitor.store.runs import SaveOutcome, open_run, save_run
+
+log = logging.getLogger(__name__)
+
+
+class Monitor:
+    """Records SMOTE runs in the store.
+
+    Examples
+    --------
+    >>> mon = Monitor.from_url("sqlite:///smote-monitor.db")          # doctest: +SKIP
+    >>> with mon.track_run(dataset="fraud", run_key="2026-11-28") as run:  # doctest: +SKIP
+    ...     X_res, y_res = run.resample(SMOTE(random_state=0), X_train, y_train)
+    ...     run.log_validation(train={"f1": 0.95}, validation={"f1": 0.88, "recall": 0.83,
+    ...                        "precision": 0.74}, X_val=X_val, y_val=y_val)
+    """
+
+    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store if store is not None else Store(settings.database_url)
+        self.spool = Spool(settings.spool_dir)
+
+    @classmethod
+    def from_url(
+        cls,
+        database_url: str,
+        *,
+        spool_dir: str | os.PathLike[str] | None = None,
+        strict: bool = False,
+    ) -> Monitor:
+        """A monitor on the store at ``database_url`` with default SLOs.
+
+        ``strict=True`` raises :class:`StoreUnavailableError` instead of spooling when the store is
+        down.
+        """
+        settings = settings_for_url(database_url)
+        update: dict[str, Any] = {"strict": strict}
+        if spool_dir is not None:
+            update["spool_dir"] = os.fspath(spool_dir)
+        return cls(settings.model_copy(update=update))
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str]) -> Monitor:
+        return cls(load_settings(path))
+
+    def track_run(
+        self,
+        dataset: str,
+        run_key: str | None = None,
+        *,
+        tags: dict[str, str] | None = None,
+        code_version: str | None = None,
+        model_version: str | None = None,
+    ) -> TrackedRun:
+        """Open a run; see :class:`TrackedRun`. The same (dataset, run_key) is one run."""
+        return TrackedRun(self, dataset, run_key, tags or {}, code_version, model_version)
+
+    def observe_run(
+        self,
+        *,
+        dataset: str,
+        X_before: Any,
+        y_before: Any,
+        X_after: Any,
+        y_after: Any,
+        params: dict[str, Any] | None = None,
+        variant: str = "SMOTE",
+        run_key: str | None = None,
+        train: dict[str, float] | None = None,
+        validation: dict[str, float] | None = None,
+        X_val: Any = None,
+        y_val: Any = None,
+        tags: dict[str, str] | None = None,
+    ) -> RunRecord:
+        """Record a resampling done elsewhere (e.g. with imbalanced-learn) in one call."""
+        with self.track_run(dataset, run_key, tags=tags) as run:
+            run.observe(X_before, y_before, X_after, y_after, params=params or {}, variant=variant)
+            if train is not None or validation is not None:
+                run.log_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
+        assert run.record is not None
+        return run.record
+
+    def record(self, record: RunRecord | dict[str, Any]) -> SaveOutcome | None:
+        """Validate and store a complete run record (what ``smote-monitor record`` does).
+
+        The gate is evaluated against the dataset's SLOs unless the record carries one. Returns
+        None when the store was down and the record was spooled.
+        """
+        parsed = parse_run_record(record)
+        if parsed.gate is None and parsed.status is RunStatus.SUCCEEDED:
+            parsed.gate = evaluate_gate(parsed, self.settings.dataset(parsed.dataset).slo)
+        return self.persist(parsed)
+
+    def persist(self, record: RunRecord) -> SaveOutcome | None:
+        try:
+            outcome = save_run(self.store, record)
+        except StoreUnavailableError as exc:
+            if self.settings.strict:
+                raise
+            path = self.spool.put(record)
+            log.warning(
+                "store unreachable (%s); run %s/%s spooled to %s, it will be stored on the next "
+                "successful connection or by `smote-monitor spool replay`",
+                exc, record.dataset, record.run_key, path,
+            )
+            return None
+        if self.spool.pending():
+            self.replay_spool()
+        return outcome
+
+    def replay_spool(self) -> ReplayResult:
+        result = self.spool.replay(self.store)
+        if result.stored or result.duplicates:
+            log.info("spool replay: %d stored, %d already stored", result.stored, result.duplicates)
+        return result
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TrackedRun:
+    """One SMOTE run in progress; use as a context manager from :meth:`Monitor.track_run`.
+
+    Entering marks the run ``running`` in the store (or notes that the store is down). Leaving
+    stores it ``succeeded`` with its gate result, or ``failed`` with the error text when the block
+    raised; the exception is re-raised.
+    """
+
+    def __init__(
+        self,
+        monitor: Monitor,
+        dataset: str,
+        run_key: str | None,
+        tags: dict[str, str],
+        code_version: str | None,
+        model_version: str | None,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "dataset": dataset, "status": RunStatus.RUNNING, "tags": tags,
+            "code_version": code_version, "model_version": model_version,
+        }
+        if run_key is not None:
+            fields["run_key"] = run_key
+        self._draft = parse_run_record(fields)  # bad names fail here, before any training
+        self._monitor = monitor
+        self._fields: dict[str, Any] = {}
+        self._metrics: dict[str, dict[str, float]] = {}
+        self._data: tuple[Any, Any, Any, Any] | None = None
+        self._validation_data: tuple[Any, Any] | None = None
+        self.run_id: int | None = None
+        self.record: RunRecord | None = None
+
+    @property
+    def dataset(self) -> str:
+        return self._draft.dataset
+
+    @property
+    def run_key(self) -> str:
+        return self._draft.run_key
+
+    def __enter__(self) -> TrackedRun:
+        try:
+            self.run_id = open_run(
+                self._monitor.store, self.dataset, self.run_key, self._draft.started_at
+            )
+        except StoreUnavailableError as exc:
+            if self._monitor.settings.strict:
+                raise
+            log.warning("store unreachable (%s); run %s/%s continues and will be spooled",
+                        exc, self.dataset, self.run_key)
+        return self
+
+    def resample(self, sampler: Any, X: Any, y: Any) -> tuple[Any, Any]:
+        """Call ``sampler.fit_resample(X, y)``, record what it did, and return its output."""
+        if not callable(getattr(sampler, "fit_resample", None)):
+            raise InvalidInputError(
+                "sampler", sampler, "an object with a fit_resample(X, y) method"
+            )
+        with measure() as measurement:
+            X_res, y_res = sampler.fit_resample(X, y)
+        report = getattr(sampler, "report_", None)
+        report_dict = report.to_dict() if hasattr(report, "to_dict") else None
+        self._data = (X, y, X_res, y_res)
+        self._fields = describe_resampling(
+            X_before=X, y_before=y, X_after=X_res, y_after=y_res,
+            params=sampler_params(sampler), variant=variant_of(sampler),
+            report=report_dict, measurement=measurement,
+        )
+        if variant_of(sampler) == "custom":
+            self._fields["params"]["sampler_class"] = type(sampler).__qualname__
+        return X_res, y_res
+
+    def observe(
+        self, X_before: Any, y_before: Any, X_after: Any, y_after: Any, *,
+        params: dict[str, Any], variant: str,
+    ) -> None:
+        """Record a resampling that happened elsewhere."""
+        self._data = (X_before, y_before, X_after, y_after)
+        self._fields = describe_resampling(
+            X_before=X_before, y_before=y_before, X_after=X_after, y_after=y_after,
+            params=params, variant=variant,
+        )
+
+    def log_validation(
+        self,
+        *,
+        train: dict[str, float] | None = None,
+        validation: dict[str, float] | None = None,
+        test: dict[str, float] | None = None,
+        X_val: Any = None,
+        y_val: Any = None,
+    ) -> None:
+        """Minority-class metrics per split (f1, recall, precision, …, each in [0, 1]).
+
+        With ``X_val, y_val`` the run is also checked for leakage of synthetic rows into
+        validation.
+        """
+        given = {k: v for k, v in (("train", train), ("validation", validation), ("test", test))
+                 if v is not None}
+        merged = {split: {**self._metrics.get(split, {}), **values} for split, values in given.items()}
+        parse_run_record({"dataset": self.dataset, "status": "running", "metrics": merged})
+        self._metrics.update(merged)
+        if (X_val is None) != (y_val is None):
+            raise InvalidInputError(
+                "X_val" if X_val is None else "y_val", None, "X_val and y_val given together"
+            )
+        if X_val is not None:
+            check_xy("X_val", X_val, "y_val", y_val)
+            self._validation_data = (X_val, y_val)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        record = self._finish(exc)
+        self.record = record
+        outcome = self._monitor.persist(record)
+        if outcome is not None:
+            self.run_id = outcome.run_id
+            log.info("run %s/%s stored as run %s (%s, gate %s)", record.dataset, record.run_key,
+                     outcome.run_id, record.status.value,
+                     "n/a" if record.gate is None else "passed" if record.gate.passed else "failed")
+
+    def _finish(self, exc: BaseException | None) -> RunRecord:
+        fields = self._draft.model_dump(exclude={"status"})
+        fields.update(self._fields)
+        fields["metrics"] = self._metrics
+        fields["finished_at"] = utcnow()
+        if exc is not None:
+            fields["status"] = RunStatus.FAILED
+            fields["error"] = "".join(traceback.format_exception_only(exc)).strip()[-20_000:]
+            return parse_run_record(fields)
+        if not self._fields:
+            fields["status"] = RunStatus.FAILED
+            fields["error"] = "the run block ended without resample() or observe()"
+            return parse_run_record(fields)
+        fields["status"] = RunStatus.SUCCEEDED
+        record = parse_run_record(fields)
+        if self._validation_data is not None and self._data is not None:
+            record.leakage = check_leakage(*self._data, *self._validation_data)
+        record.gate = evaluate_gate(record, self._monitor.settings.dataset(self.dataset).slo)
+        return record

@@ -1,0 +1,106 @@
+"""Every field of a run record is validated; the error names the field, value and expectation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from smote_monitor import InvalidInputError, Monitor
+from smote_monitor.records import parse_run_record
+from smote_monitor.store.runs import list_runs
+
+VALID = {
+    "dataset": "fraud",
+    "run_key": "2026-11-28",
+    "variant": "SMOTE",
+    "params": {"k_neighbors": 5, "random_state": 0},
+    "seed": 0,
+    "class_counts_before": {"0": 900, "1": 100},
+    "class_counts_after": {"0": 900, "1": 900},
+    "n_synthetic": 800,
+    "metrics": {"train": {"f1": 0.95}, "validation": {"f1": 0.92, "recall": 0.85,
+                                                      "precision": 0.75}},
+}
+
+BAD = [
+    ({"dataset": ""}, "dataset", "''", "1-64 characters"),
+    ({"dataset": "fraud detection"}, "dataset", "'fraud detection'", "letters, digits"),
+    ({"dataset": "../etc"}, "dataset", "'../etc'", "starting with a letter or digit"),
+    ({"run_key": ""}, "run_key", "''", "at least 1 character"),
+    ({"run_key": " padded"}, "run_key", "' padded'", "without leading or trailing spaces"),
+    ({"variant": "SMOOTE"}, "variant", "'SMOOTE'", "one of SMOTE, BorderlineSMOTE"),
+    ({"variant": None}, "variant", "None", "required for a succeeded run"),
+    ({"status": "done"}, "status", "'done'", "'running', 'succeeded' or 'failed'"),
+    ({"n_synthetic": -1}, "n_synthetic", "-1", "greater than or equal to 0"),
+    ({"n_synthetic": 5000}, "n_synthetic", "5000", "at most the rows after resampling \\(1800\\)"),
+    ({"n_synthetic": 1.5}, "n_synthetic", "1.5", "a valid integer"),
+    ({"class_counts_before": {"0": -3}}, "class_counts_before.0", "-3", "greater than or equal"),
+    ({"class_counts_after": {"1": "many"}}, "class_counts_after.1", "'many'", "a valid integer"),
+    ({"synthetic_ratio": 1.2}, "synthetic_ratio", "1.2", "less than or equal to 1"),
+    ({"synthetic_ratio": 0.3}, "synthetic_ratio", "0.3", "n_synthetic / rows after resampling"),
+    ({"duration_seconds": -1.0}, "duration_seconds", "-1.0", "greater than or equal to 0"),
+    ({"duration_seconds": float("inf")}, "duration_seconds", "inf", "finite number"),
+    ({"peak_memory_bytes": -10}, "peak_memory_bytes", "-10", "greater than or equal to 0"),
+    ({"metrics": {"train": {"f1": 1.5}}}, "metrics.train.f1", "1.5", "less than or equal to 1"),
+    ({"metrics": {"train": {"f1": float("nan")}}}, "metrics.train.f1", "nan", "finite number"),
+    ({"metrics": {"holdout": {"f1": 0.5}}}, "metrics", "", "split 'holdout': expected one of"),
+    ({"params": {"alpha": float("nan")}}, "params", "", "params.alpha is nan"),
+    ({"near_duplicate_ratio": -0.1}, "near_duplicate_ratio", "-0.1", "greater than or equal"),
+    ({"finished_at": "2020-01-01T00:00:00Z", "started_at": "2021-01-01T00:00:00Z"},
+     "finished_at", "'2020-01-01T00:00:00\\+00:00'", "not before started_at"),
+    ({"started_at": "yesterday"}, "started_at", "'yesterday'", "valid datetime"),
+    ({"colour": "red"}, "colour", "'red'", "no such field"),
+    ({"audit_sample": [{"parent": 1, "neighbor": 2, "gap": 2.0}]}, "audit_sample.0.gap", "2.0",
+     "less than or equal to 1"),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD,
+                         ids=[case[1] + ":" + str(i) for i, case in enumerate(BAD)])
+def test_bad_field_is_named_with_value_and_expectation(
+    change: dict[str, object], field: str, value: str, expected: str
+) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_run_record({**VALID, **change})
+    assert info.value.field == field
+    message = str(info.value)
+    assert message.startswith(f"{field}: got ")
+    assert re.search(re.escape(value) if "\\" not in value else value, message), message
+    assert re.search(expected, message), message
+
+
+def test_missing_dataset_is_named() -> None:
+    data = dict(VALID)
+    del data["dataset"]
+    with pytest.raises(InvalidInputError, match=r"^dataset: got None; expected a value"):
+        parse_run_record(data)
+
+
+def test_non_object_record_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match=r"^record: got \[1, 2\]; expected a JSON object"):
+        parse_run_record([1, 2])
+
+
+def test_synthetic_ratio_is_derived_from_counts() -> None:
+    record = parse_run_record(VALID)
+    assert record.synthetic_ratio == pytest.approx(800 / 1800)
+    assert record.validation_gap == pytest.approx(0.95 - 0.92)
+
+
+def test_content_hash_ignores_clock_readings_but_not_content() -> None:
+    first = parse_run_record({**VALID, "duration_seconds": 1.0})
+    retried = parse_run_record({**VALID, "duration_seconds": 2.5, "tags": {"retry": "1"}})
+    different = parse_run_record({**VALID, "seed": 1})
+    assert first.content_hash() == retried.content_hash()
+    assert first.content_hash() != different.content_hash()
+
+
+@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD[:6])
+def test_bad_record_writes_nothing(
+    sqlite_url: str, change: dict[str, object], field: str, value: str, expected: str
+) -> None:
+    monitor = Monitor.from_url(sqlite_url)
+    with pytest.raises(InvalidInputError):
+        monitor.record({**VALID, **change})
+    assert list_runs(monitor.store) == []

@@ -1,0 +1,112 @@
+"""The run store on a real SQLite file and a real PostgreSQL: idempotent, atomic writes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from smote_monitor import RunConflictError
+from smote_monitor.records import RunStatus, parse_run_record
+from smote_monitor.store import Store
+from smote_monitor.store.models import Run, RunMetric
+from smote_monitor.store.runs import find_run, get_run, list_runs, open_run, run_to_record, save_run
+
+from .test_records import VALID
+
+
+def _count(store: Store, model: type) -> int:
+    with store.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_a_new_store_is_created_at_head(store_url: str) -> None:
+    store = Store(store_url)
+    store.ensure_schema()
+    status = store.status()
+    assert status.up_to_date
+    assert status.revision == status.head
+
+
+def test_save_then_read_back_every_field(store_url: str) -> None:
+    store = Store(store_url)
+    record = parse_run_record({
+        **VALID, "tags": {"team": "risk"}, "duration_seconds": 1.5, "peak_memory_bytes": 2048,
+        "feature_schema": [{"name": "amount", "dtype": "float64"}],
+        "feature_schema_hash": "abc", "near_duplicate_ratio": 0.01,
+        "neighbor_distance_quantiles": {"0.5": 0.3},
+        "audit_sample": [{"parent": 3, "neighbor": 7, "gap": 0.25}],
+        "leakage": {"suspected": False, "evidence": {"validation_rows_equal_to_synthetic": 0}},
+    })
+    outcome = save_run(store, record)
+    assert outcome.action == "created"
+    run = get_run(store, outcome.run_id)
+    assert run is not None
+    back = run_to_record(run)
+    expected = record.model_dump(mode="json", exclude={"finished_at"})
+    assert back.model_dump(mode="json", exclude={"finished_at"}) == expected
+    assert back.finished_at is not None and back.finished_at.tzinfo is not None
+
+
+def test_same_key_twice_is_one_run(store_url: str) -> None:
+    store = Store(store_url)
+    record = parse_run_record(VALID)
+    first = save_run(store, record)
+    again = save_run(store, parse_run_record({**VALID, "duration_seconds": 9.0}))
+    assert (first.action, again.action) == ("created", "duplicate")
+    assert again.run_id == first.run_id
+    assert _count(store, Run) == 1
+    assert _count(store, RunMetric) == 4
+
+
+def test_same_key_with_other_content_is_a_conflict_and_writes_nothing(store_url: str) -> None:
+    store = Store(store_url)
+    save_run(store, parse_run_record(VALID))
+    with pytest.raises(RunConflictError, match=r"run_key '2026-11-28' of dataset 'fraud' is "
+                                               r"already stored as run \d+ \(succeeded\)"):
+        save_run(store, parse_run_record({**VALID, "seed": 7}))
+    run = find_run(store, "fraud", "2026-11-28")
+    assert run is not None and run.seed == 0
+
+
+def test_a_failed_run_can_be_retried_under_its_key(store_url: str) -> None:
+    store = Store(store_url)
+    failed = parse_run_record({"dataset": "fraud", "run_key": "k", "status": "failed",
+                               "error": "MemoryError"})
+    first = save_run(store, failed)
+    second = save_run(store, parse_run_record({**VALID, "run_key": "k"}))
+    assert second == type(second)(first.run_id, "updated")
+    run = get_run(store, first.run_id)
+    assert run is not None
+    assert (run.status, run.attempts, run.error) == ("succeeded", 2, None)
+
+
+def test_open_run_then_finish_fills_the_same_row(store_url: str) -> None:
+    store = Store(store_url)
+    record = parse_run_record(VALID)
+    run_id = open_run(store, "fraud", record.run_key, record.started_at)
+    assert open_run(store, "fraud", record.run_key, record.started_at) == run_id
+    running = get_run(store, run_id)
+    assert running is not None and running.status == RunStatus.RUNNING
+    assert save_run(store, record).run_id == run_id
+    assert _count(store, Run) == 1
+
+
+def test_list_runs_newest_first_with_filters(store_url: str) -> None:
+    store = Store(store_url)
+    for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        save_run(store, parse_run_record({**VALID, "run_key": day,
+                                          "started_at": f"{day}T00:00:00Z"}))
+    save_run(store, parse_run_record({**VALID, "dataset": "churn", "run_key": "x"}))
+    keys = [run.run_key for run in list_runs(store, dataset="fraud")]
+    assert keys == ["2026-11-03", "2026-11-02", "2026-11-01"]
+    assert len(list_runs(store, limit=2)) == 2
+    assert list_runs(store, status="failed") == []
+
+
+def test_a_write_that_fails_midway_leaves_nothing(store_url: str) -> None:
+    store = Store(store_url)
+    store.ensure_schema()
+    with pytest.raises(RuntimeError), store.write() as session:
+        session.add(RunMetric(run_id=1, split="train", metric="f1", value=0.5))
+        raise RuntimeError("crash between statements")
+    assert _count(store, RunMetric) == 0
