@@ -15,20 +15,37 @@ def evaluate_gate(record: RunRecord, slo: SLOConfig) -> GateResult:
     validation = record.metrics.get("validation", {})
     low, high = slo.synthetic_ratio
     checks = [
-        _at_most("validation_gap", record.validation_gap, slo.validation_gap_max,
-                 "train F1 − validation F1 (minority)"),
+        _at_most(
+            "validation_gap",
+            record.validation_gap,
+            slo.validation_gap_max,
+            "train F1 − validation F1 (minority)",
+        ),
         _within("synthetic_ratio", record.synthetic_ratio, low, high),
-        _at_least("validation_recall", validation.get("recall"), slo.minority_recall,
-                  "validation minority recall"),
-        _at_least("validation_precision", validation.get("precision"), slo.minority_precision,
-                  "validation minority precision"),
+        _at_least(
+            "validation_recall",
+            validation.get("recall"),
+            slo.minority_recall,
+            "validation minority recall",
+        ),
+        _at_least(
+            "validation_precision",
+            validation.get("precision"),
+            slo.minority_precision,
+            "validation minority precision",
+        ),
     ]
     return GateResult(passed=all(check.passed for check in checks), checks=checks)
 
 
 def _missing(check: str, target: str, what: str) -> GateCheck:
-    return GateCheck(check=check, passed=False, value=None, target=target,
-                     message=f"{what} was not logged (target {target})")
+    return GateCheck(
+        check=check,
+        passed=False,
+        value=None,
+        target=target,
+        message=f"{what} was not logged (target {target})",
+    )
 
 
 def _at_least(check: str, value: float | None, target: float, what: str) -> GateCheck:
@@ -37,7 +54,8 @@ def _at_least(check: str, value: float | None, target: float, what: str) -> Gate
         return _missing(check, wanted, what)
     passed = value >= target
     message = (
-        f"{what} {value:.4g} meets {wanted}" if passed
+        f"{what} {value:.4g} meets {wanted}"
+        if passed
         else f"{what} {value:.4g} is below {target:g} by {target - value:.4g}"
     )
     return GateCheck(check=check, passed=passed, value=value, target=wanted, message=message)
@@ -49,7 +67,8 @@ def _at_most(check: str, value: float | None, limit: float, what: str) -> GateCh
         return _missing(check, wanted, what)
     passed = value < limit
     message = (
-        f"{what} {value:.4g} is under {limit:g}" if passed
+        f"{what} {value:.4g} is under {limit:g}"
+        if passed
         else f"{what} {value:.4g} exceeds {limit:g} by {value - limit:.4g}"
     )
     return GateCheck(check=check, passed=passed, value=value, target=wanted, message=message)
@@ -60,9 +79,15 @@ def _within(check: str, value: float | None, low: float, high: float) -> GateChe
     if value is None:
         return _missing(check, wanted, "synthetic ratio")
     if value < low:
-        message, passed = f"synthetic ratio {value:.4g} is below {low:g} by {low - value:.4g}", False
+        message, passed = (
+            f"synthetic ratio {value:.4g} is below {low:g} by {low - value:.4g}",
+            False,
+        )
     elif value > high:
-        message, passed = f"synthetic ratio {value:.4g} is above {high:g} by {value - high:.4g}", False
+        message, passed = (
+            f"synthetic ratio {value:.4g} is above {high:g} by {value - high:.4g}",
+            False,
+        )
     else:
         message, passed = f"synthetic ratio {value:.4g} is {wanted}", True
     return GateCheck(check=check, passed=passed, value=value, target=wanted, message=message)

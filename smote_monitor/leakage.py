@@ -23,7 +23,7 @@ def row_hashes(X: Any) -> np.ndarray:
     position, so a numpy validation array matches a DataFrame training set.
     """
     frame = pd.DataFrame(X).copy() if not isinstance(X, pd.DataFrame) else X.copy()
-    frame.columns = range(frame.shape[1])
+    frame.columns = pd.RangeIndex(frame.shape[1])
     for column in frame.columns:
         if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(
             frame[column]
@@ -64,8 +64,15 @@ def check_leakage(
     evidence["validation_rows_equal_to_synthetic"] = n_equal
     evidence["example_validation_rows"] = np.flatnonzero(equal_rows)[:MAX_EXAMPLES].tolist()
 
-    real, augmented, validation = class_shares(y_real), class_shares(y_augmented), class_shares(y_val)
-    to_real, to_augmented = _total_variation(validation, real), _total_variation(validation, augmented)
+    real, augmented, validation = (
+        class_shares(y_real),
+        class_shares(y_augmented),
+        class_shares(y_val),
+    )
+    to_real, to_augmented = (
+        _total_variation(validation, real),
+        _total_variation(validation, augmented),
+    )
     balance_suspect = (
         _total_variation(real, augmented) >= MIN_BALANCE_DIFFERENCE and to_augmented < to_real
     )

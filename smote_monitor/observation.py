@@ -79,11 +79,17 @@ def _json_scalar(value: Any) -> Any:
     if isinstance(value, np.generic):
         return _json_scalar(value.item())
     if isinstance(value, dict):
-        return {str(k): _json_scalar(v) for k, v in value.items()
-                if v is None or isinstance(v, str | bool | int | float | np.generic)}
+        return {
+            str(k): _json_scalar(v)
+            for k, v in value.items()
+            if v is None or isinstance(v, str | bool | int | float | np.generic)
+        }
     if isinstance(value, list | tuple):
-        return [_json_scalar(v) for v in value
-                if v is None or isinstance(v, str | bool | int | float | np.generic)]
+        return [
+            _json_scalar(v)
+            for v in value
+            if v is None or isinstance(v, str | bool | int | float | np.generic)
+        ]
     if isinstance(value, Callable):  # type: ignore[arg-type]
         return getattr(value, "__qualname__", repr(value))
     return repr(value)

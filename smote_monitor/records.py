@@ -29,8 +29,16 @@ class RunStatus(StrEnum):
 
 KNOWN_VARIANTS: tuple[str, ...] = (
     # smote_core and imbalanced-learn over-samplers and combinations.
-    "SMOTE", "BorderlineSMOTE", "ADASYN", "SMOTENC", "SMOTEN", "SVMSMOTE", "KMeansSMOTE",
-    "SMOTETomek", "SMOTEENN", "RandomOverSampler",
+    "SMOTE",
+    "BorderlineSMOTE",
+    "ADASYN",
+    "SMOTENC",
+    "SMOTEN",
+    "SVMSMOTE",
+    "KMeansSMOTE",
+    "SMOTETomek",
+    "SMOTEENN",
+    "RandomOverSampler",
     # Any other object with fit_resample; its class is kept in params["sampler_class"].
     "custom",
 )
@@ -192,13 +200,19 @@ class RunRecord(BaseModel):
             )
         if self.finished_at is not None and self.finished_at < self.started_at:
             raise InvalidInputError(
-                "finished_at", self.finished_at.isoformat(),
+                "finished_at",
+                self.finished_at.isoformat(),
                 f"a time not before started_at ({self.started_at.isoformat()})",
             )
         rows_after = sum(self.class_counts_after.values())
-        if self.n_synthetic is not None and self.class_counts_after and self.n_synthetic > rows_after:
+        if (
+            self.n_synthetic is not None
+            and self.class_counts_after
+            and self.n_synthetic > rows_after
+        ):
             raise InvalidInputError(
-                "n_synthetic", self.n_synthetic,
+                "n_synthetic",
+                self.n_synthetic,
                 f"at most the rows after resampling ({rows_after})",
             )
         if self.synthetic_ratio is None and self.n_synthetic is not None and rows_after:
@@ -210,7 +224,8 @@ class RunRecord(BaseModel):
             and not math.isclose(self.synthetic_ratio, self.n_synthetic / rows_after, abs_tol=1e-6)
         ):
             raise InvalidInputError(
-                "synthetic_ratio", self.synthetic_ratio,
+                "synthetic_ratio",
+                self.synthetic_ratio,
                 f"n_synthetic / rows after resampling = {self.n_synthetic / rows_after:.6g}",
             )
         return self
@@ -233,9 +248,20 @@ class RunRecord(BaseModel):
         content = self.model_dump(
             mode="json",
             include={
-                "dataset", "run_key", "status", "variant", "params", "seed",
-                "class_counts_before", "class_counts_after", "n_synthetic", "synthetic_ratio",
-                "feature_schema_hash", "metrics", "code_version", "model_version",
+                "dataset",
+                "run_key",
+                "status",
+                "variant",
+                "params",
+                "seed",
+                "class_counts_before",
+                "class_counts_after",
+                "n_synthetic",
+                "synthetic_ratio",
+                "feature_schema_hash",
+                "metrics",
+                "code_version",
+                "model_version",
             },
         )
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))

@@ -84,8 +84,12 @@ class Spool:
                 result.duplicates += 1
             else:
                 result.stored += 1
-                log.info("replayed spooled run %s/%s as run %s",
-                         record.dataset, record.run_key, outcome.run_id)
+                log.info(
+                    "replayed spooled run %s/%s as run %s",
+                    record.dataset,
+                    record.run_key,
+                    outcome.run_id,
+                )
         return result
 
     def _reject(self, path: Path, reason: str) -> None:

@@ -125,7 +125,10 @@ class Monitor:
             log.warning(
                 "store unreachable (%s); run %s/%s spooled to %s, it will be stored on the next "
                 "successful connection or by `smote-monitor spool replay`",
-                exc, record.dataset, record.run_key, path,
+                exc,
+                record.dataset,
+                record.run_key,
+                path,
             )
             return None
         if self.spool.pending():
@@ -166,8 +169,11 @@ class TrackedRun:
         model_version: str | None,
     ) -> None:
         fields: dict[str, Any] = {
-            "dataset": dataset, "status": RunStatus.RUNNING, "tags": tags,
-            "code_version": code_version, "model_version": model_version,
+            "dataset": dataset,
+            "status": RunStatus.RUNNING,
+            "tags": tags,
+            "code_version": code_version,
+            "model_version": model_version,
         }
         if run_key is not None:
             fields["run_key"] = run_key
@@ -196,8 +202,12 @@ class TrackedRun:
         except StoreUnavailableError as exc:
             if self._monitor.settings.strict:
                 raise
-            log.warning("store unreachable (%s); run %s/%s continues and will be spooled",
-                        exc, self.dataset, self.run_key)
+            log.warning(
+                "store unreachable (%s); run %s/%s continues and will be spooled",
+                exc,
+                self.dataset,
+                self.run_key,
+            )
         return self
 
     def resample(self, sampler: Any, X: Any, y: Any) -> tuple[Any, Any]:
@@ -209,26 +219,42 @@ class TrackedRun:
         with measure() as measurement:
             X_res, y_res = sampler.fit_resample(X, y)
         report = getattr(sampler, "report_", None)
-        report_dict = report.to_dict() if hasattr(report, "to_dict") else None
+        to_dict = getattr(report, "to_dict", None)
+        report_dict = to_dict() if callable(to_dict) else None
         self._data = (X, y, X_res, y_res)
         self._fields = describe_resampling(
-            X_before=X, y_before=y, X_after=X_res, y_after=y_res,
-            params=sampler_params(sampler), variant=variant_of(sampler),
-            report=report_dict, measurement=measurement,
+            X_before=X,
+            y_before=y,
+            X_after=X_res,
+            y_after=y_res,
+            params=sampler_params(sampler),
+            variant=variant_of(sampler),
+            report=report_dict,
+            measurement=measurement,
         )
         if variant_of(sampler) == "custom":
             self._fields["params"]["sampler_class"] = type(sampler).__qualname__
         return X_res, y_res
 
     def observe(
-        self, X_before: Any, y_before: Any, X_after: Any, y_after: Any, *,
-        params: dict[str, Any], variant: str,
+        self,
+        X_before: Any,
+        y_before: Any,
+        X_after: Any,
+        y_after: Any,
+        *,
+        params: dict[str, Any],
+        variant: str,
     ) -> None:
         """Record a resampling that happened elsewhere."""
         self._data = (X_before, y_before, X_after, y_after)
         self._fields = describe_resampling(
-            X_before=X_before, y_before=y_before, X_after=X_after, y_after=y_after,
-            params=params, variant=variant,
+            X_before=X_before,
+            y_before=y_before,
+            X_after=X_after,
+            y_after=y_after,
+            params=params,
+            variant=variant,
         )
 
     def log_validation(
@@ -245,9 +271,14 @@ class TrackedRun:
         With ``X_val, y_val`` the run is also checked for leakage of synthetic rows into
         validation.
         """
-        given = {k: v for k, v in (("train", train), ("validation", validation), ("test", test))
-                 if v is not None}
-        merged = {split: {**self._metrics.get(split, {}), **values} for split, values in given.items()}
+        given = {
+            k: v
+            for k, v in (("train", train), ("validation", validation), ("test", test))
+            if v is not None
+        }
+        merged = {
+            split: {**self._metrics.get(split, {}), **values} for split, values in given.items()
+        }
         parse_run_record({"dataset": self.dataset, "status": "running", "metrics": merged})
         self._metrics.update(merged)
         if (X_val is None) != (y_val is None):
@@ -269,9 +300,14 @@ class TrackedRun:
         outcome = self._monitor.persist(record)
         if outcome is not None:
             self.run_id = outcome.run_id
-            log.info("run %s/%s stored as run %s (%s, gate %s)", record.dataset, record.run_key,
-                     outcome.run_id, record.status.value,
-                     "n/a" if record.gate is None else "passed" if record.gate.passed else "failed")
+            log.info(
+                "run %s/%s stored as run %s (%s, gate %s)",
+                record.dataset,
+                record.run_key,
+                outcome.run_id,
+                record.status.value,
+                "n/a" if record.gate is None else "passed" if record.gate.passed else "failed",
+            )
 
     def _finish(self, exc: BaseException | None) -> RunRecord:
         fields = self._draft.model_dump(exclude={"status"})

@@ -17,7 +17,9 @@ UNREACHABLE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     # A developer's SMOTE_MONITOR_* variables must not leak into tests.
     for name in list(os.environ):
         if name.startswith("SMOTE_MONITOR_") and name != POSTGRES_ENV:

@@ -54,16 +54,23 @@ def state(ctx: typer.Context) -> CLIState:
 
 
 def configure_logging(level: str) -> None:
-    logging.config.dictConfig({
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
-                                "stream": "ext://sys.stderr"}},
-        "root": {"level": level.upper(), "handlers": ["stderr"]},
-        # Alembic narrates every migration step at INFO; one line from us says it happened.
-        "loggers": {"alembic": {"level": "WARNING"}},
-    })
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "plain",
+                    "stream": "ext://sys.stderr",
+                }
+            },
+            "root": {"level": level.upper(), "handlers": ["stderr"]},
+            # Alembic narrates every migration step at INFO; one line from us says it happened.
+            "loggers": {"alembic": {"level": "WARNING"}},
+        }
+    )
 
 
 def print_json(data: Any) -> None:

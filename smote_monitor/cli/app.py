@@ -20,7 +20,6 @@ from smote_monitor.cli._context import (
 from smote_monitor.errors import SmoteMonitorError
 
 
-
 class LogLevel(StrEnum):
     DEBUG = "debug"
     INFO = "info"
@@ -53,11 +52,16 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     config: Path | None = typer.Option(
-        None, "--config", "-c", envvar=CONFIG_ENV, dir_okay=False,
+        None,
+        "--config",
+        "-c",
+        envvar=CONFIG_ENV,
+        dir_okay=False,
         help="YAML config file (see `smote-monitor init`).",
     ),
     database_url: str | None = typer.Option(
-        None, "--database-url",
+        None,
+        "--database-url",
         help="Store URL, overriding the config: sqlite:///path.db or postgresql+psycopg://…",
     ),
     log_level: LogLevel = typer.Option(LogLevel.INFO, "--log-level", help="Log verbosity."),

@@ -21,6 +21,7 @@ def demo(
 
     settings = state(ctx).settings
     with console.status("starting") as status:
+
         def step(message: str) -> None:
             status.update(message)
             console.print(f"[dim]·[/] {message}", highlight=False)

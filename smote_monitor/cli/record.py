@@ -15,7 +15,8 @@ from smote_monitor.tracking import Monitor
 def record(
     ctx: typer.Context,
     source: Path = typer.Argument(
-        ..., help="JSON file with one run record (or a list of them); '-' reads standard input.",
+        ...,
+        help="JSON file with one run record (or a list of them); '-' reads standard input.",
         allow_dash=True,
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
@@ -45,17 +46,22 @@ def record(
     results = []
     for parsed in records:
         outcome = monitor.record(parsed)
-        results.append({
-            "dataset": parsed.dataset, "run_key": parsed.run_key,
-            "run_id": outcome.run_id if outcome else None,
-            "action": outcome.action if outcome else "spooled",
-        })
+        results.append(
+            {
+                "dataset": parsed.dataset,
+                "run_key": parsed.run_key,
+                "run_id": outcome.run_id if outcome else None,
+                "action": outcome.action if outcome else "spooled",
+            }
+        )
     if as_json:
         print_json(results if isinstance(data, list) else results[0])
         return
     for result in results:
-        console.print(f"{result['dataset']}/{result['run_key']}: {result['action']}"
-                      + (f" (run {result['run_id']})" if result["run_id"] else ""))
+        console.print(
+            f"{result['dataset']}/{result['run_key']}: {result['action']}"
+            + (f" (run {result['run_id']})" if result["run_id"] else "")
+        )
 
 
 def _read(path: Path) -> str:

@@ -24,8 +24,11 @@ def _gate(record: RunRecord) -> str:
 
 
 def _summary(run_id: int, record: RunRecord) -> dict[str, object]:
-    return {"id": run_id, **record.model_dump(mode="json", exclude={"report"}),
-            "validation_gap": record.validation_gap}
+    return {
+        "id": run_id,
+        **record.model_dump(mode="json", exclude={"report"}),
+        "validation_gap": record.validation_gap,
+    }
 
 
 @app.command("list")
@@ -33,7 +36,9 @@ def runs_list(
     ctx: typer.Context,
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only this dataset."),
     status: RunStatus | None = typer.Option(None, "--status", help="Only runs in this state."),
-    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000, help="How many, newest first."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", min=1, max=10_000, help="How many, newest first."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List runs, newest first."""
@@ -44,17 +49,40 @@ def runs_list(
         print_json([_summary(run_id, record) for run_id, record in records])
         return
     table = Table(title=f"SMOTE runs ({store.url_for_display})", title_justify="left")
-    for column in ("id", "dataset", "run key", "status", "variant", "synthetic", "ratio",
-                   "val gap", "gate", "leakage", "started (UTC)"):
+    for column in (
+        "id",
+        "dataset",
+        "run key",
+        "status",
+        "variant",
+        "synthetic",
+        "ratio",
+        "val gap",
+        "gate",
+        "leakage",
+        "started (UTC)",
+    ):
         table.add_column(column, justify="right" if column in ("id", "synthetic") else "left")
     for run_id, record in records:
-        leak = "–" if record.leakage is None else "[red]suspected[/]" if record.leakage.suspected \
+        leak = (
+            "–"
+            if record.leakage is None
+            else "[red]suspected[/]"
+            if record.leakage.suspected
             else "clean"
+        )
         table.add_row(
-            str(run_id), record.dataset, record.run_key, record.status.value,
-            record.variant or "–", str(record.n_synthetic) if record.n_synthetic is not None
-            else "–", _fmt(record.synthetic_ratio), _fmt(record.validation_gap), _gate(record),
-            leak, record.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(run_id),
+            record.dataset,
+            record.run_key,
+            record.status.value,
+            record.variant or "–",
+            str(record.n_synthetic) if record.n_synthetic is not None else "–",
+            _fmt(record.synthetic_ratio),
+            _fmt(record.validation_gap),
+            _gate(record),
+            leak,
+            record.started_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     console.print(table)
     if not records:
@@ -70,23 +98,38 @@ def runs_show(
     """Show one run: parameters, class counts, metrics, gate checks, leakage evidence."""
     run = get_run(Store(state(ctx).settings.database_url), run_id)
     if run is None:
-        fail(f"run_id: got {run_id}; no run has that id (see `smote-monitor runs list`)",
-             EXIT_BAD_INPUT)
+        fail(
+            f"run_id: got {run_id}; no run has that id (see `smote-monitor runs list`)",
+            EXIT_BAD_INPUT,
+        )
     record = run_to_record(run)
     if as_json:
-        print_json({"id": run_id, **record.model_dump(mode="json"),
-                    "validation_gap": record.validation_gap})
+        print_json(
+            {
+                "id": run_id,
+                **record.model_dump(mode="json"),
+                "validation_gap": record.validation_gap,
+            }
+        )
         return
     out = console.print
     out(f"[bold]run {run_id}[/]  {record.dataset}/{record.run_key}  {record.status.value}")
     out(f"  variant {record.variant}  seed {record.seed}  params {record.params}")
-    out(f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  finished "
-        f"{record.finished_at:%Y-%m-%d %H:%M:%S}" if record.finished_at else "  not finished")
+    out(
+        f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  finished "
+        f"{record.finished_at:%Y-%m-%d %H:%M:%S}"
+        if record.finished_at
+        else "  not finished"
+    )
     out(f"  class counts before {record.class_counts_before} → after {record.class_counts_after}")
-    out(f"  synthetic rows {record.n_synthetic}  ratio {_fmt(record.synthetic_ratio)}  "
-        f"near-duplicates {_fmt(record.near_duplicate_ratio)}")
-    out(f"  duration {_fmt(record.duration_seconds)} s  peak memory "
-        f"{record.peak_memory_bytes if record.peak_memory_bytes is not None else '–'} B")
+    out(
+        f"  synthetic rows {record.n_synthetic}  ratio {_fmt(record.synthetic_ratio)}  "
+        f"near-duplicates {_fmt(record.near_duplicate_ratio)}"
+    )
+    out(
+        f"  duration {_fmt(record.duration_seconds)} s  peak memory "
+        f"{record.peak_memory_bytes if record.peak_memory_bytes is not None else '–'} B"
+    )
     for split, values in record.metrics.items():
         out(f"  {split}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(values.items())))
     out(f"  validation gap {_fmt(record.validation_gap)}")
@@ -95,11 +138,16 @@ def runs_show(
         for check in record.gate.checks:
             out(f"    {'✓' if check.passed else '✗'} {check.message}", highlight=False)
     if record.leakage is not None:
-        out(f"  leakage {'[red]suspected[/]' if record.leakage.suspected else 'not found'}: "
+        out(
+            f"  leakage {'[red]suspected[/]' if record.leakage.suspected else 'not found'}: "
             f"{record.leakage.evidence.get('validation_rows_equal_to_synthetic', 0)} validation "
             "rows equal synthetic rows; validation balance "
-            + ("matches the augmented set" if record.leakage.evidence.get(
-                "validation_balance_matches_augmented") else "looks real"))
+            + (
+                "matches the augmented set"
+                if record.leakage.evidence.get("validation_balance_matches_augmented")
+                else "looks real"
+            )
+        )
     if record.error:
         out(f"  error: {record.error}", highlight=False)
     if record.audit_sample:

@@ -20,9 +20,7 @@ from smote_monitor.spool import Spool
 from smote_monitor.store import Store
 
 db_app = typer.Typer(help="Inspect and migrate the SQL store.", no_args_is_help=True)
-spool_app = typer.Typer(
-    help="Runs recorded while the store was unreachable.", no_args_is_help=True
-)
+spool_app = typer.Typer(help="Runs recorded while the store was unreachable.", no_args_is_help=True)
 
 EXAMPLE_CONFIG = "example-config.yaml"
 
@@ -46,8 +44,10 @@ def init(
         settings = settings.model_copy(update={"database_url": cli.database_url})
     status = Store(settings.database_url).upgrade()
     console.print(f"wrote {path}; store {status.url} is at schema revision {status.revision}")
-    console.print("next: edit the datasets section, then record runs with the Python API or "
-                  "`smote-monitor record`")
+    console.print(
+        "next: edit the datasets section, then record runs with the Python API or "
+        "`smote-monitor record`"
+    )
 
 
 @db_app.command("upgrade")
@@ -59,7 +59,9 @@ def db_upgrade(ctx: typer.Context) -> None:
     if before.revision == after.revision:
         console.print(f"store {after.url} is up to date (revision {after.revision})")
     else:
-        console.print(f"store {after.url} upgraded: {before.revision or 'empty'} → {after.revision}")
+        console.print(
+            f"store {after.url} upgraded: {before.revision or 'empty'} → {after.revision}"
+        )
 
 
 @db_app.command("status")
@@ -69,12 +71,21 @@ def db_status(
     """Show the store's backend and schema revision."""
     status = Store(state(ctx).settings.database_url, auto_upgrade=False).status()
     if as_json:
-        print_json({"url": status.url, "backend": status.backend, "revision": status.revision,
-                    "head": status.head, "up_to_date": status.up_to_date})
+        print_json(
+            {
+                "url": status.url,
+                "backend": status.backend,
+                "revision": status.revision,
+                "head": status.head,
+                "up_to_date": status.up_to_date,
+            }
+        )
         return
     mark = "up to date" if status.up_to_date else "needs `smote-monitor db upgrade`"
-    console.print(f"{status.url} ({status.backend}): revision {status.revision or 'none'}, "
-                  f"head {status.head} — {mark}")
+    console.print(
+        f"{status.url} ({status.backend}): revision {status.revision or 'none'}, "
+        f"head {status.head} — {mark}"
+    )
 
 
 @spool_app.command("replay")
@@ -86,13 +97,20 @@ def spool_replay(
     spool = Spool(settings.spool_dir)
     result = spool.replay(Store(settings.database_url))
     if as_json:
-        print_json({"stored": result.stored, "duplicates": result.duplicates,
-                    "rejected": [{"file": f, "reason": r} for f, r in result.rejected],
-                    "remaining": result.remaining})
+        print_json(
+            {
+                "stored": result.stored,
+                "duplicates": result.duplicates,
+                "rejected": [{"file": f, "reason": r} for f, r in result.rejected],
+                "remaining": result.remaining,
+            }
+        )
     else:
-        console.print(f"stored {result.stored}, already stored {result.duplicates}, "
-                      f"rejected {len(result.rejected)}, still waiting {result.remaining} "
-                      f"(spool: {spool.directory})")
+        console.print(
+            f"stored {result.stored}, already stored {result.duplicates}, "
+            f"rejected {len(result.rejected)}, still waiting {result.remaining} "
+            f"(spool: {spool.directory})"
+        )
         for name, reason in result.rejected:
             console.print(f"  rejected {name}: {reason}", highlight=False)
     if result.remaining:

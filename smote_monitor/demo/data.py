@@ -59,6 +59,10 @@ def stratified_split(frame: pd.DataFrame, validation_share: float, seed: int) ->
     features = numeric_features(frame)
     train, val = frame[~val_mask].reset_index(drop=True), frame[val_mask].reset_index(drop=True)
     return Split(
-        X_train=train[features], y_train=y[~val_mask], X_val=val[features], y_val=y[val_mask],
-        frame_train=train, frame_val=val,
+        X_train=train[features],
+        y_train=y[~val_mask],
+        X_val=val[features],
+        y_val=y[val_mask],
+        frame_train=train,
+        frame_val=val,
     )

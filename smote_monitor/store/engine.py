@@ -41,7 +41,9 @@ def create_store_engine(url: str) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database)
     if backend == "postgresql":
-        if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg2; we ship psycopg 3
+        if (
+            parsed.drivername == "postgresql"
+        ):  # plain postgresql:// means psycopg2; we ship psycopg 3
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(
             parsed,

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -46,8 +47,11 @@ def open_run(store: Store, dataset: str, run_key: str, started_at: datetime) -> 
                 if existing is not None:
                     return existing.id
                 run = Run(
-                    dataset=_dataset(session, dataset), run_key=run_key,
-                    status=RunStatus.RUNNING.value, started_at=started_at, **_EMPTY_JSON,
+                    dataset=_dataset(session, dataset),
+                    run_key=run_key,
+                    status=RunStatus.RUNNING.value,
+                    started_at=started_at,
+                    **_EMPTY_JSON,
                 )
                 session.add(run)
                 session.flush()
@@ -133,32 +137,51 @@ def run_to_record(run: Run) -> RunRecord:
     for metric in run.metrics:
         metrics.setdefault(metric.split, {})[metric.metric] = metric.value
     return RunRecord.model_construct(
-        dataset=run.dataset.name, run_key=run.run_key, status=RunStatus(run.status),
-        started_at=run.started_at, finished_at=run.finished_at, variant=run.variant,
-        params=run.params, seed=run.seed, class_counts_before=run.class_counts_before,
-        class_counts_after=run.class_counts_after, n_synthetic=run.n_synthetic,
-        synthetic_ratio=run.synthetic_ratio, duration_seconds=run.duration_seconds,
+        dataset=run.dataset.name,
+        run_key=run.run_key,
+        status=RunStatus(run.status),
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        variant=run.variant,
+        params=run.params,
+        seed=run.seed,
+        class_counts_before=run.class_counts_before,
+        class_counts_after=run.class_counts_after,
+        n_synthetic=run.n_synthetic,
+        synthetic_ratio=run.synthetic_ratio,
+        duration_seconds=run.duration_seconds,
         peak_memory_bytes=run.peak_memory_bytes,
         feature_schema=[FeatureField(**f) for f in run.feature_schema]
-        if run.feature_schema is not None else None,
+        if run.feature_schema is not None
+        else None,
         feature_schema_hash=run.feature_schema_hash,
         near_duplicate_ratio=run.near_duplicate_ratio,
         neighbor_distance_quantiles=run.neighbor_distance_quantiles,
-        code_version=run.code_version, model_version=run.model_version, tags=run.tags,
-        error=run.error, metrics=metrics,
+        code_version=run.code_version,
+        model_version=run.model_version,
+        tags=run.tags,
+        error=run.error,
+        metrics=metrics,
         gate=GateResult(passed=run.gate_passed, checks=[GateCheck(**c) for c in run.gate_checks])
-        if run.gate_passed is not None else None,
+        if run.gate_passed is not None
+        else None,
         leakage=LeakageResult(suspected=run.leakage_suspected, evidence=run.leakage_evidence or {})
-        if run.leakage_suspected is not None else None,
-        audit_sample=[ProvenanceRow(parent=a.parent, neighbor=a.neighbor, gap=a.gap)
-                      for a in run.audit_rows],
+        if run.leakage_suspected is not None
+        else None,
+        audit_sample=[
+            ProvenanceRow(parent=a.parent, neighbor=a.neighbor, gap=a.gap) for a in run.audit_rows
+        ],
         report=run.report,
     )
 
 
-_EMPTY_JSON = {
-    "params": {}, "class_counts_before": {}, "class_counts_after": {},
-    "neighbor_distance_quantiles": {}, "tags": {}, "gate_checks": [],
+_EMPTY_JSON: dict[str, Any] = {
+    "params": {},
+    "class_counts_before": {},
+    "class_counts_after": {},
+    "neighbor_distance_quantiles": {},
+    "tags": {},
+    "gate_checks": [],
 }
 
 
@@ -194,7 +217,8 @@ def _fill(run: Run, record: RunRecord, content_hash: str) -> None:
     run.peak_memory_bytes = record.peak_memory_bytes
     run.feature_schema = (
         [field.model_dump() for field in record.feature_schema]
-        if record.feature_schema is not None else None
+        if record.feature_schema is not None
+        else None
     )
     run.feature_schema_hash = record.feature_schema_hash
     run.near_duplicate_ratio = record.near_duplicate_ratio

@@ -48,4 +48,6 @@ def test_two_processes_racing_on_one_key_record_one_run(store_url: str, tmp_path
         assert a[0] == b[0]  # both processes were told the same run id
         assert sorted((a[1], b[1])) == ["created", "duplicate"]
     for run in runs:
-        assert run.content_hash == parse_run_record({**VALID, "run_key": run.run_key}).content_hash()
+        assert (
+            run.content_hash == parse_run_record({**VALID, "run_key": run.run_key}).content_hash()
+        )

@@ -10,8 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from smote_monitor.store import Store
-from smote_monitor.store import migrate
+from smote_monitor.store import Store, migrate
 from smote_monitor.store.database import SchemaOutdatedError
 from smote_monitor.store.models import Base
 from smote_monitor.store.runs import list_runs, run_to_record
@@ -21,25 +20,41 @@ N_RUNS = 25
 
 def _populate_revision_0001(store: Store) -> None:
     with store.engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO datasets (id, name, created_at) VALUES (1, 'fraud', :t)"),
-            {"t": "2026-11-01 00:00:00"})
+        connection.execute(
+            text("INSERT INTO datasets (id, name, created_at) VALUES (1, 'fraud', :t)"),
+            {"t": "2026-11-01 00:00:00"},
+        )
         for i in range(N_RUNS):
-            connection.execute(text(
-                "INSERT INTO runs (id, dataset_id, run_key, status, started_at, finished_at, "
-                "variant, params, seed, class_counts_before, class_counts_after, n_synthetic, "
-                "synthetic_ratio, validation_gap, neighbor_distance_quantiles, tags, attempts, "
-                "gate_passed, gate_checks, content_hash) VALUES (:id, 1, :key, 'succeeded', :t, "
-                ":t, 'SMOTE', :params, :seed, :before, :after, :n, :ratio, 0.02, '{}', '{}', 1, "
-                ":passed, '[]', 'h')"),
-                {"id": i + 1, "key": f"run-{i}", "t": f"2026-11-01 00:{i:02d}:00",
-                 "params": json.dumps({"k_neighbors": 5}), "seed": i,
-                 "before": json.dumps({"0": 900, "1": 100}),
-                 "after": json.dumps({"0": 900, "1": 100 + i}), "n": i, "ratio": i / (1000 + i),
-                 "passed": i % 2 == 0})
-            connection.execute(text(
-                "INSERT INTO run_metrics (run_id, split, metric, value) "
-                "VALUES (:id, 'validation', 'recall', :v)"), {"id": i + 1, "v": i / 100})
+            connection.execute(
+                text(
+                    "INSERT INTO runs (id, dataset_id, run_key, status, started_at, finished_at, "
+                    "variant, params, seed, class_counts_before, class_counts_after, n_synthetic, "
+                    "synthetic_ratio, validation_gap, neighbor_distance_quantiles, tags, attempts, "
+                    "gate_passed, gate_checks, content_hash) "
+                    "VALUES (:id, 1, :key, 'succeeded', :t, :t, 'SMOTE', :params, :seed, :before, "
+                    ":after, :n, :ratio, 0.02, "
+                    "'{}', '{}', 1, :passed, '[]', 'h')"
+                ),
+                {
+                    "id": i + 1,
+                    "key": f"run-{i}",
+                    "t": f"2026-11-01 00:{i:02d}:00",
+                    "params": json.dumps({"k_neighbors": 5}),
+                    "seed": i,
+                    "before": json.dumps({"0": 900, "1": 100}),
+                    "after": json.dumps({"0": 900, "1": 100 + i}),
+                    "n": i,
+                    "ratio": i / (1000 + i),
+                    "passed": i % 2 == 0,
+                },
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO run_metrics (run_id, split, metric, value) "
+                    "VALUES (:id, 'validation', 'recall', :v)"
+                ),
+                {"id": i + 1, "v": i / 100},
+            )
 
 
 def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
@@ -65,8 +80,11 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
 def test_an_outdated_postgres_store_asks_for_db_upgrade(postgres_url: str) -> None:
     store = Store(postgres_url, auto_upgrade=False)
     migrate.upgrade(store.engine, "0001")
-    with pytest.raises(SchemaOutdatedError, match=r"revision 0001, .* needs 0002: run "
-                                                  r"`smote-monitor db upgrade`"):
+    with pytest.raises(
+        SchemaOutdatedError,
+        match=r"revision 0001, .* needs 0002: run "
+        r"`smote-monitor db upgrade`",
+    ):
         Store(postgres_url).ensure_schema()
 
 

@@ -19,8 +19,10 @@ VALID = {
     "class_counts_before": {"0": 900, "1": 100},
     "class_counts_after": {"0": 900, "1": 900},
     "n_synthetic": 800,
-    "metrics": {"train": {"f1": 0.95}, "validation": {"f1": 0.92, "recall": 0.85,
-                                                      "precision": 0.75}},
+    "metrics": {
+        "train": {"f1": 0.95},
+        "validation": {"f1": 0.92, "recall": 0.85, "precision": 0.75},
+    },
 }
 
 BAD = [
@@ -47,17 +49,28 @@ BAD = [
     ({"metrics": {"holdout": {"f1": 0.5}}}, "metrics", "", "split 'holdout': expected one of"),
     ({"params": {"alpha": float("nan")}}, "params", "", "params.alpha is nan"),
     ({"near_duplicate_ratio": -0.1}, "near_duplicate_ratio", "-0.1", "greater than or equal"),
-    ({"finished_at": "2020-01-01T00:00:00Z", "started_at": "2021-01-01T00:00:00Z"},
-     "finished_at", "'2020-01-01T00:00:00\\+00:00'", "not before started_at"),
+    (
+        {"finished_at": "2020-01-01T00:00:00Z", "started_at": "2021-01-01T00:00:00Z"},
+        "finished_at",
+        "'2020-01-01T00:00:00\\+00:00'",
+        "not before started_at",
+    ),
     ({"started_at": "yesterday"}, "started_at", "'yesterday'", "valid datetime"),
     ({"colour": "red"}, "colour", "'red'", "no such field"),
-    ({"audit_sample": [{"parent": 1, "neighbor": 2, "gap": 2.0}]}, "audit_sample.0.gap", "2.0",
-     "less than or equal to 1"),
+    (
+        {"audit_sample": [{"parent": 1, "neighbor": 2, "gap": 2.0}]},
+        "audit_sample.0.gap",
+        "2.0",
+        "less than or equal to 1",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD,
-                         ids=[case[1] + ":" + str(i) for i, case in enumerate(BAD)])
+@pytest.mark.parametrize(
+    ("change", "field", "value", "expected"),
+    BAD,
+    ids=[case[1] + ":" + str(i) for i, case in enumerate(BAD)],
+)
 def test_bad_field_is_named_with_value_and_expectation(
     change: dict[str, object], field: str, value: str, expected: str
 ) -> None:

@@ -29,14 +29,20 @@ def test_a_new_store_is_created_at_head(store_url: str) -> None:
 
 def test_save_then_read_back_every_field(store_url: str) -> None:
     store = Store(store_url)
-    record = parse_run_record({
-        **VALID, "tags": {"team": "risk"}, "duration_seconds": 1.5, "peak_memory_bytes": 2048,
-        "feature_schema": [{"name": "amount", "dtype": "float64"}],
-        "feature_schema_hash": "abc", "near_duplicate_ratio": 0.01,
-        "neighbor_distance_quantiles": {"0.5": 0.3},
-        "audit_sample": [{"parent": 3, "neighbor": 7, "gap": 0.25}],
-        "leakage": {"suspected": False, "evidence": {"validation_rows_equal_to_synthetic": 0}},
-    })
+    record = parse_run_record(
+        {
+            **VALID,
+            "tags": {"team": "risk"},
+            "duration_seconds": 1.5,
+            "peak_memory_bytes": 2048,
+            "feature_schema": [{"name": "amount", "dtype": "float64"}],
+            "feature_schema_hash": "abc",
+            "near_duplicate_ratio": 0.01,
+            "neighbor_distance_quantiles": {"0.5": 0.3},
+            "audit_sample": [{"parent": 3, "neighbor": 7, "gap": 0.25}],
+            "leakage": {"suspected": False, "evidence": {"validation_rows_equal_to_synthetic": 0}},
+        }
+    )
     outcome = save_run(store, record)
     assert outcome.action == "created"
     run = get_run(store, outcome.run_id)
@@ -61,8 +67,11 @@ def test_same_key_twice_is_one_run(store_url: str) -> None:
 def test_same_key_with_other_content_is_a_conflict_and_writes_nothing(store_url: str) -> None:
     store = Store(store_url)
     save_run(store, parse_run_record(VALID))
-    with pytest.raises(RunConflictError, match=r"run_key '2026-11-28' of dataset 'fraud' is "
-                                               r"already stored as run \d+ \(succeeded\)"):
+    with pytest.raises(
+        RunConflictError,
+        match=r"run_key '2026-11-28' of dataset 'fraud' is "
+        r"already stored as run \d+ \(succeeded\)",
+    ):
         save_run(store, parse_run_record({**VALID, "seed": 7}))
     run = find_run(store, "fraud", "2026-11-28")
     assert run is not None and run.seed == 0
@@ -70,8 +79,9 @@ def test_same_key_with_other_content_is_a_conflict_and_writes_nothing(store_url:
 
 def test_a_failed_run_can_be_retried_under_its_key(store_url: str) -> None:
     store = Store(store_url)
-    failed = parse_run_record({"dataset": "fraud", "run_key": "k", "status": "failed",
-                               "error": "MemoryError"})
+    failed = parse_run_record(
+        {"dataset": "fraud", "run_key": "k", "status": "failed", "error": "MemoryError"}
+    )
     first = save_run(store, failed)
     second = save_run(store, parse_run_record({**VALID, "run_key": "k"}))
     assert second == type(second)(first.run_id, "updated")
@@ -94,8 +104,9 @@ def test_open_run_then_finish_fills_the_same_row(store_url: str) -> None:
 def test_list_runs_newest_first_with_filters(store_url: str) -> None:
     store = Store(store_url)
     for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
-        save_run(store, parse_run_record({**VALID, "run_key": day,
-                                          "started_at": f"{day}T00:00:00Z"}))
+        save_run(
+            store, parse_run_record({**VALID, "run_key": day, "started_at": f"{day}T00:00:00Z"})
+        )
     save_run(store, parse_run_record({**VALID, "dataset": "churn", "run_key": "x"}))
     keys = [run.run_key for run in list_runs(store, dataset="fraud")]
     assert keys == ["2026-11-03", "2026-11-02", "2026-11-01"]

@@ -1,0 +1,29 @@
+"""Run the real ``smote-monitor`` command in a subprocess, as a user or a pipeline would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMOTE_MONITOR_")}
+    full_env.update({"COLUMNS": "200", "NO_COLOR": "1"})
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "smote_monitor", *args],
+        cwd=cwd,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
