@@ -6,7 +6,6 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from smote_monitor.records import LeakageResult
 
@@ -22,6 +21,8 @@ def row_hashes(X: Any) -> np.ndarray:
     Numeric columns are compared as float64 so ``3`` and ``3.0`` match; columns are compared by
     position, so a numpy validation array matches a DataFrame training set.
     """
+    import pandas as pd  # imported here: the CLI and the daemon start without pandas
+
     frame = pd.DataFrame(X).copy() if not isinstance(X, pd.DataFrame) else X.copy()
     frame.columns = pd.RangeIndex(frame.shape[1])
     for column in frame.columns:
