@@ -187,12 +187,20 @@ def _format_errors(error: ValidationError, source: str) -> str:
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"]
+        if item["type"] == "union_tag_invalid":
+            ctx = item.get("ctx", {})
+            lines.append(
+                f"  {path}.{ctx.get('discriminator', 'kind').strip(chr(39))}: got "
+                f"{ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+            )
+            continue
         if message.startswith("Value error, "):  # our validators already say value and expectation
             lines.append(f"  {path}: {message.removeprefix('Value error, ')}")
             continue
         value = item.get("input")
         shown = repr(value) if not isinstance(value, dict) else "a mapping"
-        lines.append(f"  {path}: got {shown}; expected: {message}")
+        expected = message.removeprefix("Input should be ")
+        lines.append(f"  {path}: got {shown}; expected {expected}")
     return "\n".join(lines)
 
 

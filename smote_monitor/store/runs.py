@@ -204,9 +204,7 @@ def _dataset(session: Session, name: str) -> Dataset:
 def _fill(run: Run, record: RunRecord, content_hash: str) -> None:
     run.status = record.status.value
     run.started_at = record.started_at
-    run.finished_at = (
-        None if record.status is RunStatus.RUNNING else record.finished_at or utcnow()
-    )
+    run.finished_at = None if record.status is RunStatus.RUNNING else record.finished_at or utcnow()
     run.variant = record.variant
     run.params = dict(record.params)
     run.seed = record.seed

@@ -251,6 +251,6 @@ def test_from_config_reports_bad_keys(tmp_path: Path) -> None:
     with pytest.raises(
         ValueError,
         match=r"datasets\.fraud\.slo\.minority_recall: got 1\.5; "
-        r"expected: Input should be less than or equal to 1",
+        r"expected less than or equal to 1",
     ):
         load_settings(config)
