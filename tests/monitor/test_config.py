@@ -94,7 +94,7 @@ def test_bad_config_names_the_key_the_value_and_the_expectation(
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.yaml' does not exist"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml' does not exist"):
         load_settings(tmp_path / "nope.yaml")
 
 
