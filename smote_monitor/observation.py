@@ -151,8 +151,8 @@ def describe_resampling(
         n_synthetic = max(grown, unseen)
     fields: dict[str, Any] = {
         "variant": variant,
-        "params": params,
-        "seed": seed_of(params),
+        "params": report.get("params") or params,
+        "seed": report.get("seed", seed_of(params)),
         "class_counts_before": class_counts(y_before),
         "class_counts_after": class_counts(y_after),
         "n_synthetic": n_synthetic,

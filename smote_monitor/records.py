@@ -92,13 +92,19 @@ class LeakageResult(BaseModel):
 
 
 class ProvenanceRow(BaseModel):
-    """One synthetic row's origin: base row, neighbour row and interpolation gap."""
+    """One synthetic row's origin: x = X[parent] + gap · (X[neighbor] − X[parent]).
+
+    ``row`` is the synthetic row's position in the resampled output, ``distance`` the
+    parent–neighbour distance, when the sampler reports them.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     parent: Count
     neighbor: Count
     gap: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+    row: Count | None = None
+    distance: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
 
 
 class FeatureField(BaseModel):

@@ -133,3 +133,5 @@ class AuditRow(Base):
     parent: Mapped[int] = mapped_column(BigInteger)
     neighbor: Mapped[int] = mapped_column(BigInteger)
     gap: Mapped[float] = mapped_column(Float)
+    row: Mapped[int | None] = mapped_column(BigInteger)
+    distance: Mapped[float | None] = mapped_column(Float)

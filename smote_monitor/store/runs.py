@@ -169,7 +169,10 @@ def run_to_record(run: Run) -> RunRecord:
         if run.leakage_suspected is not None
         else None,
         audit_sample=[
-            ProvenanceRow(parent=a.parent, neighbor=a.neighbor, gap=a.gap) for a in run.audit_rows
+            ProvenanceRow(
+                parent=a.parent, neighbor=a.neighbor, gap=a.gap, row=a.row, distance=a.distance
+            )
+            for a in run.audit_rows
         ],
         report=run.report,
     )
@@ -242,6 +245,5 @@ def _fill(run: Run, record: RunRecord, content_hash: str) -> None:
         for name, value in values.items()
     ]
     run.audit_rows = [
-        AuditRow(position=i, parent=row.parent, neighbor=row.neighbor, gap=row.gap)
-        for i, row in enumerate(record.audit_sample)
+        AuditRow(position=i, **row.model_dump()) for i, row in enumerate(record.audit_sample)
     ]

@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("parent", sa.BigInteger(), nullable=False),
         sa.Column("neighbor", sa.BigInteger(), nullable=False),
         sa.Column("gap", sa.Float(), nullable=False),
+        sa.Column("row", sa.BigInteger(), nullable=True),
+        sa.Column("distance", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name=op.f("fk_run_audit_rows_run_id_runs"), ondelete="CASCADE"
         ),
