@@ -34,8 +34,15 @@ KDTREE_MAX_FEATURES = 8
 # enough to stay near the cores instead of streaming through DRAM.
 QUERY_BLOCK = 256
 COL_BLOCK = 2048
-# Fit rows used to bound each query row's k-th distance before the full scan.
-BOUND_SAMPLE = 8192
+
+
+def bound_sample_size(n_fit: int, k: int) -> int:
+    """Fit rows used to bound each query row's k-th distance before the full scan.
+
+    Partitioning the sample costs ~S per row, sorting the surviving candidates ~k·n/S times a
+    larger constant; ~3·sqrt(k·n) balances the two (measured), capped at a quarter of n.
+    """
+    return int(min(n_fit // 4, max(4 * k, 3 * np.sqrt(k * n_fit))))
 
 
 def n_threads() -> int:
@@ -169,19 +176,24 @@ def _brute(
     n_fit, n_query = X_fit.shape[0], X_query.shape[0]
     fit_sq = np.einsum("ij,ij->i", X_fit, X_fit, dtype=np.float64)
     query_sq = np.einsum("ij,ij->i", X_query, X_query, dtype=np.float64)
-    # [-2a, 1, ||a||²] · [b, ||b||², 1] = ||a − b||²: one GEMM gives the whole distance block.
-    fit_aug = np.column_stack([X_fit, fit_sq, np.ones(n_fit)]).astype(np.float64)
-    query_aug = np.column_stack([-2.0 * X_query, np.ones(n_query), query_sq]).astype(np.float64)
+    # -2a · b through BLAS, then + ||b||²; the ||a||² row constant only matters when another
+    # term (categorical) is added. No augmented copy of X_fit: it may be the whole data set.
+    query_m2 = np.multiply(X_query, -2.0, dtype=np.float64)
     # Two evaluations of one pair may differ by rounding of the expanded formula; this slack
     # keeps a bound from excluding the very entry it was read from.
     slack = 1e-9 * (float(fit_sq.max(initial=0.0)) + float(query_sq.max(initial=0.0)) + 1.0)
     # With self excluded, keep one more candidate: the row itself is dropped afterwards.
     want = k + (0 if own is None else 1)
     ind = np.empty((n_query, k), dtype=np.intp)
+    workers = n_threads()
+    # Few queries (a near-duplicate sample) still spread over every core.
+    query_block = max(16, min(QUERY_BLOCK, -(-n_query // workers)))
 
     def distances(rows: slice, cols: slice | NDArray[np.intp]) -> NDArray[np.float64]:
-        d = query_aug[rows] @ fit_aug[cols].T
+        d = query_m2[rows] @ X_fit[cols].T.astype(np.float64, copy=False)
+        d += fit_sq[cols]
         if categorical is not None:
+            d += query_sq[rows, None]
             d += categorical.block(rows, cols)
         return d
 
@@ -199,7 +211,7 @@ def _brute(
             part = np.argpartition(d, want - 1, axis=1)[:, :want]
             ind[rows] = drop_self(rows, part, k)
             return
-        sample = np.arange(0, n_fit, max(1, n_fit // BOUND_SAMPLE))
+        sample = np.linspace(0, n_fit - 1, bound_sample_size(n_fit, want)).astype(np.intp)
         bound = np.partition(distances(rows, sample), want - 1, axis=1)[:, want - 1] + slack
         mask = np.empty((n_rows, COL_BLOCK), dtype=bool)
         r_parts, c_parts, v_parts = [], [], []
@@ -222,8 +234,8 @@ def _brute(
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         ind[rows] = drop_self(rows, c_all[starts[:, None] + np.arange(want)[None, :]], k)
 
-    blocks = list(_blocks(n_query, QUERY_BLOCK))
-    workers = min(n_threads(), len(blocks))
+    blocks = list(_blocks(n_query, query_block))
+    workers = min(workers, len(blocks))
     # One BLAS thread per worker: OpenBLAS's own threading on these thin GEMMs was measured
     # 2-4x slower than one single-threaded GEMM per core.
     with threadpool_limits(limits=1, user_api="blas"):
