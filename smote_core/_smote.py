@@ -23,7 +23,7 @@ from ._validation import (
     check_random_state,
 )
 
-__all__ = ["SMOTE", "BaseOverSampler", "Plan"]
+__all__ = ["SMOTE", "BaseOverSampler", "Plan", "check_class_size", "check_total_size"]
 
 OVER_SAMPLING_STRATEGY: list[Constraint] = [
     Interval("real", 0, 1, closed="right"),
@@ -45,6 +45,15 @@ def check_class_size(estimator: str, param: str, k: int, label: Any, n_rows: int
             f"{estimator} needs more rows than {param}={k} in every class it over-samples; "
             f"class {label!r} has {n_rows} row{'s' if n_rows != 1 else ''}. Lower {param} to "
             f"at most {n_rows - 1} or leave class {label!r} out of sampling_strategy."
+        )
+
+
+def check_total_size(estimator: str, param: str, k: int, n_rows: int) -> None:
+    """Raise when X has too few rows for ``k`` neighbours over all classes (self excluded)."""
+    if k >= n_rows:
+        raise ValueError(
+            f"{estimator} needs more rows in X than {param}={k}; X has {n_rows} rows. Lower "
+            f"{param} to at most {n_rows - 1}."
         )
 
 
