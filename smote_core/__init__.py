@@ -6,12 +6,14 @@ from ._cleaning import EditedNearestNeighbours, TomekLinks
 from ._combine import SMOTEENN, SMOTETomek
 from ._report import Provenance, ResampleReport
 from ._smote import SMOTE
+from ._smotenc import SMOTENC
 from ._validation import InvalidParameterError
 
 __all__ = [
     "ADASYN",
     "SMOTE",
     "SMOTEENN",
+    "SMOTENC",
     "BorderlineSMOTE",
     "EditedNearestNeighbours",
     "InvalidParameterError",

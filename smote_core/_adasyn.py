@@ -118,7 +118,12 @@ class ADASYN(BaseOverSampler):
             cols = rng.integers(0, K, size=n_new)
             gap = rng.random(n_new)
             parts.append(
-                (idx[rows], idx[nn[rows, cols]], gap, dist[rows, cols],
-                 np.full(n_new, code, dtype=np.intp))
+                (
+                    idx[rows],
+                    idx[nn[rows, cols]],
+                    gap,
+                    dist[rows, cols],
+                    np.full(n_new, code, dtype=np.intp),
+                )
             )
         return concat_plans(parts)

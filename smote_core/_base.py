@@ -172,9 +172,7 @@ class BaseSampler:
             params=jsonable(self.get_params()),
             seed=int(seed) if isinstance(seed, int | np.integer) else None,
             class_counts_before={str(c): int(n) for c, n in zip(classes, counts, strict=True)},
-            class_counts_after={
-                str(c): int(n) for c, n in zip(classes, out_counts, strict=True)
-            },
+            class_counts_after={str(c): int(n) for c, n in zip(classes, out_counts, strict=True)},
             n_samples_before=int(X.shape[0]),
             n_samples_after=int(n_out),
             n_synthetic=n_syn,

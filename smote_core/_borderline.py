@@ -145,7 +145,6 @@ class BorderlineSMOTE(BaseOverSampler):
                 other = codes[neighbor] != code
                 gap[other] *= rng.uniform(0.0, 0.5, size=int(other.sum()))
             parts.append(
-                (danger[rows], neighbor, gap, dist[rows, cols],
-                 np.full(n_gen, code, dtype=np.intp))
+                (danger[rows], neighbor, gap, dist[rows, cols], np.full(n_gen, code, dtype=np.intp))
             )
         return concat_plans(parts)

@@ -33,7 +33,10 @@ class BaseCleaner(BaseSampler):
     sampling_strategy: Any
 
     def _targets(
-        self, codes: NDArray[np.intp], classes: NDArray[Any], counts: NDArray[np.intp],
+        self,
+        codes: NDArray[np.intp],
+        classes: NDArray[Any],
+        counts: NDArray[np.intp],
         labels: NDArray[Any],
     ) -> NDArray[np.bool_]:
         chosen = resolve_cleaning(self.sampling_strategy, labels, classes, counts)
@@ -58,8 +61,9 @@ class BaseCleaner(BaseSampler):
             for i, c in enumerate(classes)
             if targets[i]
         }
-        return Result(X[keep], keep, np.empty(0, dtype=np.intp), Provenance.empty(),
-                      int(removed.sum()))
+        return Result(
+            X[keep], keep, np.empty(0, dtype=np.intp), Provenance.empty(), int(removed.sum())
+        )
 
     def _remove(
         self, X: NDArray[Any], codes: NDArray[np.intp], targets: NDArray[np.bool_]
@@ -149,11 +153,12 @@ class EditedNearestNeighbours(BaseCleaner):
     --------
     >>> import numpy as np
     >>> from smote_core import EditedNearestNeighbours
-    >>> X = np.array([[0.0], [0.1], [0.2], [0.3], [5.0], [5.1], [5.2]])
-    >>> y = np.array([0, 0, 1, 0, 1, 1, 1])
-    >>> X_res, y_res = EditedNearestNeighbours(sampling_strategy="all").fit_resample(X, y)
-    >>> y_res.tolist()
-    [0, 0, 0, 1, 1, 1]
+    >>> X = np.array([[0.0], [0.1], [0.2], [0.3], [0.4], [5.0], [5.1], [5.2], [5.3]])
+    >>> y = np.array([0, 0, 1, 0, 0, 1, 1, 1, 1])
+    >>> enn = EditedNearestNeighbours(sampling_strategy="all", kind_sel="mode")
+    >>> X_res, y_res = enn.fit_resample(X, y)
+    >>> X_res.ravel().tolist()
+    [0.0, 0.1, 0.3, 0.4, 5.0, 5.1, 5.2, 5.3]
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {

@@ -158,17 +158,17 @@ def check_y(
             f"Found input variables with inconsistent numbers of samples: X has {n_rows} rows "
             f"but y has {arr.shape[0]}."
         )
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all() or not np.array_equal(arr, np.round(arr)):
-            raise ValueError(
-                "Unknown label type: y holds continuous values; a sampler needs class labels "
-                "(ints, strings or bools)."
-            )
+    if arr.dtype.kind == "f" and (
+        not np.isfinite(arr).all() or not np.array_equal(arr, np.round(arr))
+    ):
+        raise ValueError(
+            "Unknown label type: y holds continuous values; a sampler needs class labels "
+            "(ints, strings or bools)."
+        )
     codes, classes = _encode(arr)
     if classes.shape[0] < 2:
         raise ValueError(
-            f"The target 'y' needs to have more than 1 class. Got {classes.shape[0]} class "
-            "instead."
+            f"The target 'y' needs to have more than 1 class. Got {classes.shape[0]} class instead."
         )
     return codes, classes, arr
 

@@ -226,7 +226,12 @@ class SMOTE(BaseOverSampler):
             cols = rng.integers(0, k, size=n_gen)
             gap = rng.random(n_gen)
             parts.append(
-                (idx[rows], idx[nn[rows, cols]], gap, dist[rows, cols],
-                 np.full(n_gen, code, dtype=np.intp))
+                (
+                    idx[rows],
+                    idx[nn[rows, cols]],
+                    gap,
+                    dist[rows, cols],
+                    np.full(n_gen, code, dtype=np.intp),
+                )
             )
         return concat_plans(parts)

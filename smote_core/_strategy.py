@@ -16,7 +16,12 @@ __all__ = ["resolve_cleaning", "resolve_over_sampling"]
 
 
 def _counts(classes: NDArray[Any], counts: NDArray[np.intp]) -> dict[Any, int]:
-    return {c.item() if hasattr(c, "item") else c: int(n) for c, n in zip(classes, counts, strict=True)}
+    return {_key(c): int(n) for c, n in zip(classes, counts, strict=True)}
+
+
+def _key(label: Any) -> Any:
+    """Return a label as the plain Python value used as a dict key."""
+    return label.item() if hasattr(label, "item") else label
 
 
 def resolve_over_sampling(
@@ -95,8 +100,7 @@ def _from_dict(strategy: dict[Any, Any], stats: dict[Any, int]) -> dict[Any, int
         want = strategy[c]
         if isinstance(want, bool) or not isinstance(want, int | np.integer):
             raise ValueError(
-                f"sampling_strategy[{c!r}] must be an int (desired number of rows); got "
-                f"{want!r}."
+                f"sampling_strategy[{c!r}] must be an int (desired number of rows); got {want!r}."
             )
         if want < 0:
             raise ValueError(

@@ -121,9 +121,11 @@ DICT = TypeConstraint(lambda v: isinstance(v, dict), "a dict")
 LIST = TypeConstraint(lambda v: isinstance(v, list), "a list")
 CALLABLE = TypeConstraint(callable, "a callable")
 RANDOM_STATE = TypeConstraint(
-    lambda v: v is None
-    or isinstance(v, np.random.Generator)
-    or (isinstance(v, Integral) and not isinstance(v, bool) and 0 <= int(v) < 2**63),
+    lambda v: (
+        v is None
+        or isinstance(v, np.random.Generator)
+        or (isinstance(v, Integral) and not isinstance(v, bool) and 0 <= int(v) < 2**63)
+    ),
     "an int in the range [0, 2**63), a numpy.random.Generator or None",
 )
 
