@@ -1,0 +1,118 @@
+"""smote_core against imbalanced-learn 0.14 on the same data, each in its own process.
+
+Data: X ~ N(0, I_20) float64, the minority rows shifted by +0.5 on every feature, y in {0, 1}
+with the minority placed at random (seed 0). For each case both libraries run in a fresh
+subprocess (same machine, same run, one after the other); the parent reports
+
+- fit: wall time of ``fit_resample`` alone,
+- process: wall time of the whole subprocess (interpreter start, imports, data, fit, exit),
+- peak RSS: the subprocess's maximum resident set size (data included),
+
+the ratios imblearn / ours (>1 means ours is faster) and ours / imblearn for memory, and
+whether the class counts are equal.
+
+Usage::
+
+    python benchmarks/bench_smote.py                 # cases a-e
+    python benchmarks/bench_smote.py --cases a,e     # a subset
+    python benchmarks/bench_smote.py --quick         # 10x fewer rows, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+CASES = {
+    "a": ("SMOTE", 100_000, 0.01, "whole process >= 3x faster"),
+    "b": ("SMOTE", 1_000_000, 0.01, "fit >= 1.5x faster, peak <= 70%"),
+    "c": ("SMOTE", 1_000_000, 0.10, "fit >= 1.5x faster"),
+    "d": ("BorderlineSMOTE", 1_000_000, 0.01, "fit >= 1.5x faster"),
+    "e": ("ADASYN", 100_000, 0.01, "fit >= 1.5x faster"),
+}
+N_FEATURES = 20
+
+
+def worker(impl: str, case: str, quick: bool) -> None:
+    """Run one case with one library and print a JSON line (runs in the subprocess)."""
+    import resource
+
+    import numpy as np
+
+    sampler_name, n, share, _ = CASES[case]
+    if quick:
+        n //= 10
+    if impl == "imblearn":
+        from imblearn import over_sampling as lib
+    else:
+        import smote_core as lib  # type: ignore[no-redef]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, N_FEATURES))
+    y = np.zeros(n, dtype=np.int64)
+    y[rng.choice(n, int(n * share), replace=False)] = 1
+    X[y == 1] += 0.5
+    sampler = getattr(lib, sampler_name)(random_state=0)
+    t0 = time.perf_counter()
+    _, y_res = sampler.fit_resample(X, y)
+    fit = time.perf_counter() - t0
+    counts = np.bincount(y_res).tolist()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"fit": fit, "counts": counts, "rss": rss}))
+
+
+def run(impl: str, case: str, quick: bool) -> dict[str, float]:
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", impl, "--cases", case]
+    if quick:
+        cmd.append("--quick")
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{impl} case {case} failed:\n{proc.stderr}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process"] = wall
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", default="a,b,c,d,e", help="comma-separated subset of a-e")
+    parser.add_argument("--quick", action="store_true", help="10x fewer rows")
+    parser.add_argument("--worker", choices=["imblearn", "smote_core"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {unknown}; choose from {sorted(CASES)}")
+    if args.worker:
+        worker(args.worker, cases[0], args.quick)
+        return
+    header = (
+        "| case | sampler | rows | minority | imblearn fit s | ours fit s | fit speedup "
+        "| imblearn process s | ours process s | process speedup | imblearn peak MiB "
+        "| ours peak MiB | peak ours/imblearn | counts equal | target |"
+    )
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for case in cases:
+        name, n, share, target = CASES[case]
+        ref = run("imblearn", case, args.quick)
+        ours = run("smote_core", case, args.quick)
+        rows = n // 10 if args.quick else n
+        mib = 1024 * 1024
+        print(
+            f"| {case} | {name} | {rows:,} | {share:.0%} | {ref['fit']:.2f} | {ours['fit']:.2f} "
+            f"| {ref['fit'] / ours['fit']:.2f}x | {ref['process']:.2f} | {ours['process']:.2f} "
+            f"| {ref['process'] / ours['process']:.2f}x | {ref['rss'] / mib:.0f} "
+            f"| {ours['rss'] / mib:.0f} | {ours['rss'] / ref['rss']:.0%} "
+            f"| {'yes' if ref['counts'] == ours['counts'] else 'NO'} | {target} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

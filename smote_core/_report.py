@@ -1,0 +1,247 @@
+"""What a resampling run did: :class:`ResampleReport` and the provenance of synthetic rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import tracemalloc
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Provenance", "ResampleReport"]
+
+#: Quantiles reported for the distances of interpolation pairs, keyed by ``str(q)``.
+QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.95, 1.0)
+#: Synthetic rows listed in ``ResampleReport.provenance_sample``.
+PROVENANCE_SAMPLE = 100
+#: Synthetic rows whose closest real row is searched for the near-duplicate ratio; all of them
+#: when ``n_synthetic * n_real`` is at most ``NEAR_DUPLICATE_EXACT_PAIRS``.
+NEAR_DUPLICATE_SAMPLE = 256
+NEAR_DUPLICATE_EXACT_PAIRS = 20_000_000
+#: Default near-duplicate threshold, as a share of the median interpolation-pair distance.
+NEAR_DUPLICATE_SHARE = 0.01
+
+
+@dataclass
+class Provenance:
+    """Where each synthetic row came from: ``x = X[parent] + gap · (X[neighbor] − X[parent])``.
+
+    Attributes
+    ----------
+    row : ndarray of shape (n_synthetic,)
+        Position of the synthetic row in the resampled output.
+    parent : ndarray of shape (n_synthetic,)
+        Row of the input X the synthetic row starts from.
+    neighbor : ndarray of shape (n_synthetic,)
+        Row of the input X it moves towards.
+    gap : ndarray of shape (n_synthetic,)
+        Interpolation factor, in [0, 1) (in [0, 0.5) for Borderline-2's steps towards another
+        class).
+    distance : ndarray of shape (n_synthetic,)
+        Euclidean distance between parent and neighbour (with SMOTENC's categorical term).
+    """
+
+    row: NDArray[np.intp]
+    parent: NDArray[np.intp]
+    neighbor: NDArray[np.intp]
+    gap: NDArray[np.float64]
+    distance: NDArray[np.float64]
+
+    @classmethod
+    def empty(cls) -> Provenance:
+        """Return the provenance of a run that generated nothing."""
+        i = np.empty(0, dtype=np.intp)
+        f = np.empty(0, dtype=np.float64)
+        return cls(i, i.copy(), i.copy(), f, f.copy())
+
+    def take(self, keep: NDArray[np.intp], row: NDArray[np.intp]) -> Provenance:
+        """Return the entries ``keep`` with new output positions ``row``."""
+        return Provenance(
+            row, self.parent[keep], self.neighbor[keep], self.gap[keep], self.distance[keep]
+        )
+
+    def __len__(self) -> int:
+        return int(self.row.shape[0])
+
+
+@dataclass
+class ResampleReport:
+    """Summary of one ``fit_resample`` call, JSON-serialisable through :meth:`to_dict`.
+
+    Class labels are keyed by ``str(label)`` everywhere, so ``1`` and ``"1"`` share a key.
+
+    Attributes
+    ----------
+    variant : str
+        Sampler class name (``"SMOTE"``, ``"BorderlineSMOTE"``, …).
+    params : dict
+        The sampler's parameters as plain values (``random_state`` included; a Generator is
+        recorded as ``"Generator"``, a callable by its name, a nested sampler as a dict).
+    seed : int or None
+        ``random_state`` when it is an int.
+    class_counts_before, class_counts_after : dict of str to int
+        Rows per class, keyed by ``str(label)``, in sorted-label order.
+    n_samples_before, n_samples_after : int
+    n_synthetic : int
+        Synthetic rows in the output.
+    n_removed : int
+        Rows removed by cleaning (TomekLinks, EditedNearestNeighbours, or the cleaning step of
+        SMOTETomek / SMOTEENN; synthetic rows removed included).
+    synthetic_ratio : float
+        ``n_synthetic / n_samples_after``.
+    neighbor_distance_quantiles : dict of str to float
+        Quantiles of the parent–neighbour distances of the synthetic rows, keyed by
+        ``str(q)`` for q in 0.0, 0.25, 0.5, 0.75, 0.95, 1.0; empty when nothing was generated.
+    near_duplicate_ratio : float or None
+        Share of synthetic rows whose closest real (input) row is at distance
+        ``<= near_duplicate_threshold``; estimated on ``near_duplicate_sample_size`` synthetic
+        rows spread evenly over the synthetic block when there are many. None when nothing was
+        generated.
+    near_duplicate_threshold : float or None
+        The distance used; by default 1 % of the median parent–neighbour distance, so it
+        follows the scale of the data.
+    near_duplicate_sample_size : int
+    duration_seconds : float
+        Wall time of the resampling (input checks, neighbour search, output), without the
+        report's own statistics.
+    peak_memory_bytes : int
+        Peak of traced memory (``tracemalloc``, numpy buffers included) above the start of the
+        call.
+    feature_schema : list of dict
+        ``{"name": str, "dtype": str}`` per input column (``x0, x1, …`` for arrays).
+    feature_schema_hash : str
+        sha256 of the schema's canonical JSON; equal for equal names and dtypes.
+    provenance_sample : list of dict
+        Up to 100 synthetic rows, spread evenly: ``{"row", "parent", "neighbor", "gap",
+        "distance"}``; the full arrays are the sampler's ``provenance_``.
+    """
+
+    variant: str
+    params: dict[str, Any]
+    seed: int | None
+    class_counts_before: dict[str, int]
+    class_counts_after: dict[str, int]
+    n_samples_before: int
+    n_samples_after: int
+    n_synthetic: int
+    n_removed: int
+    synthetic_ratio: float
+    neighbor_distance_quantiles: dict[str, float]
+    near_duplicate_ratio: float | None
+    near_duplicate_threshold: float | None
+    near_duplicate_sample_size: int
+    duration_seconds: float
+    peak_memory_bytes: int
+    feature_schema: list[dict[str, str]]
+    feature_schema_hash: str
+    provenance_sample: list[dict[str, float | int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain Python types (``json.dumps`` accepts it as is)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResampleReport:
+        """Rebuild a report from :meth:`to_dict`'s output; unknown keys are an error."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"Unknown ResampleReport field(s): {unknown}.")
+        return cls(**data)
+
+
+def schema_hash(schema: list[dict[str, str]]) -> str:
+    """Return the sha256 hex digest of the schema's canonical JSON."""
+    text = json.dumps([[c["name"], c["dtype"]] for c in schema], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Measure:
+    """Wall time and traced peak memory of a block (``with Measure() as m: ...``).
+
+    Starts ``tracemalloc`` when it is off (and stops it after); when the caller already traces,
+    its peak counter is reset at the start of the block.
+    """
+
+    def __enter__(self) -> Measure:
+        self._started = not tracemalloc.is_tracing()
+        if self._started:
+            tracemalloc.start()
+        self._base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.duration = time.perf_counter() - self._t0
+        self.peak = max(0, tracemalloc.get_traced_memory()[1] - self._base)
+        if self._started:
+            tracemalloc.stop()
+
+
+def jsonable(value: Any) -> Any:
+    """Return ``value`` as plain JSON types (params of a sampler)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, np.random.Generator):
+        return "Generator"
+    if isinstance(value, dict):
+        return {str(jsonable(k)): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "get_params"):
+        return {"variant": type(value).__name__, "params": jsonable(value.get_params())}
+    if callable(value):
+        return getattr(value, "__qualname__", repr(value))
+    return repr(value)
+
+
+def distance_quantiles(distance: NDArray[np.float64]) -> dict[str, float]:
+    """Return the report's quantiles of ``distance`` (empty dict for no distances)."""
+    if distance.size == 0:
+        return {}
+    values = np.quantile(distance, QUANTILES)
+    return {str(q): float(v) for q, v in zip(QUANTILES, values, strict=True)}
+
+
+def near_duplicates(
+    X_real: NDArray[np.floating],
+    X_synthetic: NDArray[np.floating],
+    threshold: float,
+) -> tuple[float, int]:
+    """Return (share of synthetic rows within ``threshold`` of a real row, rows checked)."""
+    from ._neighbors import kneighbors
+
+    n_syn = X_synthetic.shape[0]
+    if n_syn * X_real.shape[0] <= NEAR_DUPLICATE_EXACT_PAIRS:
+        sample = X_synthetic
+    else:
+        sample = X_synthetic[np.linspace(0, n_syn - 1, NEAR_DUPLICATE_SAMPLE).astype(np.intp)]
+    dist, _ = kneighbors(X_real, 1, X_query=sample)
+    return float(np.mean(dist[:, 0] <= threshold)), int(sample.shape[0])
+
+
+def provenance_sample(prov: Provenance) -> list[dict[str, float | int]]:
+    """Return up to ``PROVENANCE_SAMPLE`` provenance entries spread evenly."""
+    n = len(prov)
+    if n == 0:
+        return []
+    idx = np.unique(np.linspace(0, n - 1, min(n, PROVENANCE_SAMPLE)).astype(np.intp))
+    return [
+        {
+            "row": int(prov.row[i]),
+            "parent": int(prov.parent[i]),
+            "neighbor": int(prov.neighbor[i]),
+            "gap": float(prov.gap[i]),
+            "distance": float(prov.distance[i]),
+        }
+        for i in idx
+    ]
