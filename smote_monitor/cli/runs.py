@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich import box
 from rich.table import Table
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
@@ -15,6 +16,17 @@ app = typer.Typer(help="List and inspect recorded SMOTE runs.", no_args_is_help=
 
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _outcome(record: RunRecord) -> str:
+    """One word per run, as smote_runs_total counts them (plus running)."""
+    if record.status is RunStatus.RUNNING:
+        return "[yellow]running[/]"
+    if record.status is RunStatus.FAILED:
+        return "[red]error[/]"
+    if record.gate is not None and not record.gate.passed:
+        return "[red]gate_failed[/]"
+    return "[green]passed[/]"
 
 
 def _gate(record: RunRecord) -> str:
@@ -48,41 +60,31 @@ def runs_list(
     if as_json:
         print_json([_summary(run_id, record) for run_id, record in records])
         return
-    table = Table(title=f"SMOTE runs ({store.url_for_display})", title_justify="left")
-    for column in (
-        "id",
-        "dataset",
-        "run key",
-        "status",
-        "variant",
-        "synthetic",
-        "ratio",
-        "val gap",
-        "gate",
-        "leakage",
-        "started (UTC)",
-    ):
-        table.add_column(column, justify="right" if column in ("id", "synthetic") else "left")
-    for run_id, record in records:
-        leak = (
-            "–"
-            if record.leakage is None
-            else "[red]suspected[/]"
-            if record.leakage.suspected
-            else "clean"
+    table = Table(
+        title=f"SMOTE runs ({store.url_for_display})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("id", "dataset", "run key", "outcome", "variant", "ratio", "gap", "started"):
+        # Short columns never wrap; long names fold rather than push the table off screen.
+        wide = column in ("dataset", "run key")
+        table.add_column(
+            column,
+            justify="right" if column == "id" else "left",
+            overflow="fold" if wide else "ellipsis",
+            no_wrap=not wide,
         )
+    for run_id, record in records:
         table.add_row(
             str(run_id),
             record.dataset,
             record.run_key,
-            record.status.value,
+            _outcome(record),
             record.variant or "–",
-            str(record.n_synthetic) if record.n_synthetic is not None else "–",
-            _fmt(record.synthetic_ratio),
-            _fmt(record.validation_gap),
-            _gate(record),
-            leak,
-            record.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            _fmt(record.synthetic_ratio, 2),
+            _fmt(record.validation_gap, 2),
+            record.started_at.strftime("%m-%d %H:%M"),
         )
     console.print(table)
     if not records:

@@ -1,0 +1,33 @@
+"""``smote-monitor demo`` runs the loop on the bundled real dataset, on the SQLite default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .cli_helpers import run_cli
+
+
+def test_demo_records_one_real_run_on_the_default_store_and_is_idempotent(tmp_path: Path) -> None:
+    first = run_cli("demo", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "modeldata::lending_club" in first.stdout
+    assert "class counts before {'0': 7005, '1': 388}" in first.stdout
+    assert (tmp_path / "smote-monitor.db").exists()
+
+    again = run_cli("demo", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    runs = json.loads(run_cli("runs", "list", "--json", cwd=tmp_path).stdout)
+    assert len(runs) == 1
+    run = runs[0]
+    assert (run["dataset"], run["run_key"], run["variant"]) == (
+        "lending_club",
+        "demo-seed-0",
+        "SMOTE",
+    )
+    # 7,393 training loans, 388 bad: SMOTE grows the bad loans to the 7,005 good ones.
+    assert run["class_counts_after"] == {"0": 7005, "1": 7005}
+    assert run["n_synthetic"] == 7005 - 388
+    assert run["gate"] is not None and len(run["gate"]["checks"]) == 4
+    assert run["leakage"]["suspected"] is False
+    assert len(run["audit_sample"]) > 0
