@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -120,7 +121,7 @@ class FeatureProfile:
             return len(self.categories)
         return None if self.values is None else int(self.values.size)
 
-    @property
+    @cached_property
     def std(self) -> float:
         """Population standard deviation (``ddof=0``, as ``numpy.std``)."""
         if self.n == 0:
@@ -349,16 +350,21 @@ def profile_values(
     settings = settings or ProfileSettings()
     if kind is ColumnKind.CATEGORICAL:
         series = values if isinstance(values, pd.Series) else pd.Series(values)
-        cleaned = _drop_missing(series)
-        vc = cleaned.value_counts(sort=False, dropna=True)
+        vc = series.value_counts(sort=False, dropna=True)
+        # Evidently turns ±inf into NaN before dropping; filtering the few distinct keys is
+        # far cheaper than scanning the rows.
+        keep = [not _is_inf(k) for k in vc.index]
+        vc = vc[keep]
+        counts = vc.to_numpy(dtype=np.int64)
+        n = int(counts.sum())
         return FeatureProfile(
             name=name,
             kind=kind,
-            n=int(cleaned.size),
-            n_missing=int(series.size - cleaned.size),
+            n=n,
+            n_missing=int(series.size - n),
             integer=pd.api.types.is_integer_dtype(series.dtype),
             categories=tuple(_plain(k) for k in vc.index),
-            counts=vc.to_numpy(dtype=np.int64),
+            counts=counts,
             grid_exponent=grid_exponent,
             settings=settings,
         )
@@ -401,14 +407,8 @@ def profile_values(
     return replace(profile, values=None, counts=None, sketch=hist)
 
 
-def _drop_missing(series: pd.Series) -> pd.Series:
-    # Evidently turns ±inf into NaN before dropping; do the same for float-typed categories.
-    if pd.api.types.is_float_dtype(series.dtype):
-        return series[np.isfinite(series.to_numpy())]
-    if series.dtype == object:
-        mask = series.map(lambda v: isinstance(v, float) and math.isinf(v)).to_numpy(dtype=bool)
-        series = series[~mask]
-    return series.dropna()
+def _is_inf(value: Any) -> bool:
+    return isinstance(value, float | np.floating) and math.isinf(value)
 
 
 def _plain(value: Any) -> Any:

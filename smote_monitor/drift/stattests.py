@@ -76,12 +76,28 @@ def _aligned_exact(
     """Union of distinct values and both sides' counts on it."""
     rv, rc = _exact(ref)
     cv, cc = _exact(cur)
-    union = np.union1d(rv, cv)
+    union = sorted_union(rv, cv)
     r = np.zeros(union.size, dtype=np.float64)
     c = np.zeros(union.size, dtype=np.float64)
     r[np.searchsorted(union, rv)] = rc
     c[np.searchsorted(union, cv)] = cc
     return union, r, c
+
+
+def sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distinct values of two sorted arrays, sorted.
+
+    A stable sort of two concatenated sorted runs is a linear merge (timsort finds the runs),
+    several times faster than ``numpy.union1d``'s general sort at a million values.
+    """
+    merged = np.concatenate([a, b])
+    merged.sort(kind="stable")
+    if merged.size == 0:
+        return merged
+    keep = np.empty(merged.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    return merged[keep]
 
 
 def _grid(
@@ -332,7 +348,7 @@ def union_unique(ref: FeatureProfile, cur: FeatureProfile) -> int | None:
         return len(set(ref.categories) | set(cur.categories))
     if ref.mode == "sketch" or cur.mode == "sketch":
         return None
-    return int(np.union1d(_exact(ref)[0], _exact(cur)[0]).size)
+    return int(sorted_union(_exact(ref)[0], _exact(cur)[0]).size)
 
 
 def choose_method(ref: FeatureProfile, cur: FeatureProfile) -> str:
