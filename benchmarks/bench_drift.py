@@ -174,8 +174,9 @@ def compare(name: str, ours: dict[str, Any], anchor: dict[str, Any], anchor_name
     diff = max(abs(ours["columns"][c]["value"] - anchor["columns"][c]["value"]) for c in cols)
     drifted = sorted(c for c in cols if anchor["columns"][c]["drifted"])
     print(
-        f"  {name} vs {anchor_name}: methods equal={same_method}, every verdict equal={same_verdict}, "
-        f"max |value diff|={diff:.3g}; drifted per {anchor_name}: {drifted}"
+        f"  {name} vs {anchor_name}: methods equal={same_method}, "
+        f"every verdict equal={same_verdict}, max |value diff|={diff:.3g}; "
+        f"drifted per {anchor_name}: {drifted}"
     )
 
 
@@ -207,7 +208,8 @@ def main() -> None:
     for name, res in results.items():
         modes = sorted({c.get("mode", "-") for c in res["columns"].values()})
         print(
-            f"{name:>10}: {res['seconds']:8.2f} s   peak RSS {res['peak_rss_mb']:7.0f} MB   modes {modes}"
+            f"{name:>10}: {res['seconds']:8.2f} s   peak RSS {res['peak_rss_mb']:7.0f} MB   "
+            f"modes {modes}"
         )
     compare("ours", results["ours"], results["ours-exact"], "ours-exact")
     if "evidently" in results:
@@ -226,7 +228,8 @@ def main() -> None:
         print(
             f"streaming {args.stream_rows:,} rows per side in batches of {CHUNK:,}: "
             f"{stream['seconds']:.1f} s, peak RSS {stream['peak_rss_mb']:.0f} MB, modes {modes}, "
-            f"window state {stream['window_state_json_bytes'] / 1e6:.1f} MB as JSON; drifted: {drifted}"
+            f"window state {stream['window_state_json_bytes'] / 1e6:.1f} MB as JSON; "
+            f"drifted: {drifted}"
         )
 
 
