@@ -73,10 +73,14 @@ class DyadicHistogram:
             while biggest / math.ldexp(1.0, exponent) >= _MAX_INDEX_MAGNITUDE:
                 exponent += 1
         idx = np.floor(np.ldexp(values, -exponent)).astype(np.int64)
-        uniq, inverse = np.unique(idx, return_inverse=True)
-        if weights is None:
-            counts = np.bincount(inverse, minlength=uniq.size).astype(np.int64)
+        weights = np.ones(idx.size, np.int64) if weights is None else np.asarray(weights)
+        if idx.size and np.all(idx[1:] >= idx[:-1]):
+            # Sorted input (a profile's distinct values): bins are runs, no sort needed.
+            starts = np.flatnonzero(np.concatenate([[True], idx[1:] != idx[:-1]]))
+            uniq = idx[starts]
+            counts = np.add.reduceat(weights, starts).astype(np.int64)
         else:
+            uniq, inverse = np.unique(idx, return_inverse=True)
             counts = np.bincount(inverse, weights=weights, minlength=uniq.size).astype(np.int64)
         return cls(exponent, uniq, counts)._fit(max_bins)
 
