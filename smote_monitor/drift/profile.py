@@ -78,6 +78,8 @@ class FeatureProfile:
         Rows dropped by cleaning (NaN, None, ±inf).
     integer : bool
         Every value came from an integer column (numpy then floors Sturges bin widths at 1).
+    integral : bool
+        Every value is a whole number (lets a sketch count distinct values exactly).
     minimum, maximum, mean, m2 : float
         Numeric moments (``m2`` is the sum of squared deviations from the mean); NaN when
         ``n == 0`` or the feature is categorical.
@@ -98,6 +100,7 @@ class FeatureProfile:
     n: int
     n_missing: int = 0
     integer: bool = False
+    integral: bool = False
     minimum: float = math.nan
     maximum: float = math.nan
     mean: float = math.nan
@@ -197,6 +200,7 @@ class FeatureProfile:
             n=n,
             n_missing=self.n_missing + other.n_missing,
             integer=self.integer and other.integer,
+            integral=self.integral and other.integral,
             minimum=min(self.minimum, other.minimum),
             maximum=max(self.maximum, other.maximum),
             mean=mean,
@@ -261,6 +265,7 @@ class FeatureProfile:
             "n": self.n,
             "n_missing": self.n_missing,
             "integer": self.integer,
+            "integral": self.integral,
             "mode": self.mode,
             "grid_exponent": self.grid_exponent,
             "settings": {
@@ -299,6 +304,7 @@ class FeatureProfile:
             "n": int(data["n"]),
             "n_missing": int(data["n_missing"]),
             "integer": bool(data["integer"]),
+            "integral": bool(data.get("integral", False)),
             "grid_exponent": data["grid_exponent"],
             "settings": settings,
         }
@@ -382,6 +388,7 @@ def profile_values(
         n=0,
         n_missing=int(arr.size),
         integer=bool(integer),
+        integral=bool(integer),
         values=np.empty(0),
         counts=np.empty(0, np.int64),
         grid_exponent=grid_exponent,
@@ -393,6 +400,7 @@ def profile_values(
     mean = float(np.mean(finite))
     profile = replace(
         empty,
+        integral=bool(integer) or bool(np.all(uniq == np.floor(uniq))),
         n=int(finite.size),
         n_missing=int(arr.size - finite.size),
         minimum=float(uniq[0]),

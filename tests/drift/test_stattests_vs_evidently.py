@@ -73,7 +73,7 @@ CASES: dict[str, tuple[np.ndarray, np.ndarray, ColumnKind, list[str]]] = {
         RNG.integers(0, 8, 1500).astype(float),
         RNG.integers(2, 11, 1400).astype(float),
         ColumnKind.NUMERIC,
-        NUMERIC_METHODS + ["chisquare", "z"],
+        [*NUMERIC_METHODS, "chisquare", "z"],
     ),
     "constant": (
         np.full(50, 3.0),
