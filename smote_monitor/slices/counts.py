@@ -86,6 +86,13 @@ class SliceCounts:
         Slice columns (from the dataset config).
     max_values : int, default 50
         Values per column with a slice of their own; more fold into ``column=other``.
+    known_values : mapping of column to values, optional
+        Fix a column's own slices up front (e.g. its most frequent training values, at most
+        ``max_values``); every other value folds into ``other``. Fixed columns count every
+        value exactly and merge exactly associatively, whatever the arrival order. Columns
+        without them admit values first come, first served, which is exact until the cap is
+        hit; past it, a value admitted in one partial count but folded in another keeps the
+        folded rows in ``other`` after a merge (totals stay exact either way).
 
     Examples
     --------
@@ -100,6 +107,8 @@ class SliceCounts:
     counts: dict[str, Confusion] = field(default_factory=dict)
     values: dict[str, set[str]] = field(default_factory=dict)
     folded_rows: dict[str, int] = field(default_factory=dict)
+    known_values: Mapping[str, Iterable[Any]] | None = None
+    fixed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if (
@@ -110,6 +119,24 @@ class SliceCounts:
             raise InvalidInputError("max_values", self.max_values, "an int >= 1")
         self.columns = list(self.columns)
         self.counts.setdefault(ALL, Confusion())
+        for column in self.known_values or {}:
+            if column not in self.columns:
+                raise InvalidInputError(
+                    f"known_values.{column}", column, f"one of the slice columns {self.columns}"
+                )
+            values = sorted({str(v) for v in (self.known_values or {})[column]})
+            if len(values) > self.max_values:
+                raise InvalidInputError(
+                    f"known_values.{column}",
+                    f"{len(values)} values",
+                    f"at most max_values={self.max_values}",
+                )
+            self.values[column] = set(values)
+            self.fixed.add(column)
+            # Fixed slices are reported even before traffic reaches them (support 0).
+            for value in values:
+                self.counts.setdefault(slice_label(column, value), Confusion())
+        self.known_values = None
         for column in self.columns:
             self.values.setdefault(column, set())
             self.folded_rows.setdefault(column, 0)
@@ -119,7 +146,7 @@ class SliceCounts:
         known = self.values[column]
         if text in known:
             return slice_label(column, text)
-        if len(known) < self.max_values:
+        if column not in self.fixed and len(known) < self.max_values:
             known.add(text)
             return slice_label(column, text)
         return slice_label(column, OTHER)
@@ -150,7 +177,13 @@ class SliceCounts:
             raise InvalidInputError(
                 "slice_columns", list(other.columns), f"the same columns {list(self.columns)}"
             )
-        out = SliceCounts(self.columns, self.max_values)
+        if self.fixed != other.fixed or any(self.values[c] != other.values[c] for c in self.fixed):
+            raise InvalidInputError(
+                "known_values", sorted(other.fixed), "the same fixed slice values on both sides"
+            )
+        out = SliceCounts(
+            self.columns, self.max_values, known_values={c: self.values[c] for c in self.fixed}
+        )
         out.counts[ALL].add(self.counts[ALL])
         out.counts[ALL].add(other.counts[ALL])
         for column in self.columns:
@@ -162,7 +195,9 @@ class SliceCounts:
                         merged.setdefault(value, Confusion()).add(source.counts[label])
             own = sorted((v for v in merged if v != OTHER), key=lambda v: (-merged[v].total, v))
             keep, fold = own[: self.max_values], own[self.max_values :]
-            out.values[column] = set(keep)
+            if column in self.fixed:
+                keep, fold = [v for v in own if v in self.values[column]], []
+            out.values[column] = set(self.values[column]) if column in self.fixed else set(keep)
             out.folded_rows[column] = self.folded_rows[column] + other.folded_rows[column]
             for value in keep:
                 out.counts[slice_label(column, value)] = merged[value]
@@ -182,6 +217,7 @@ class SliceCounts:
             "counts": {label: c.to_dict() for label, c in self.counts.items()},
             "values": {column: sorted(v) for column, v in self.values.items()},
             "folded_rows": dict(self.folded_rows),
+            "fixed": sorted(self.fixed),
         }
 
     @classmethod
@@ -193,6 +229,7 @@ class SliceCounts:
             counts={label: Confusion(**c) for label, c in data["counts"].items()},
             values={column: set(v) for column, v in data["values"].items()},
             folded_rows={column: int(n) for column, n in data["folded_rows"].items()},
+            fixed=set(data.get("fixed", [])),
         )
 
 

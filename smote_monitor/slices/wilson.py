@@ -43,4 +43,7 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     centre = p + z2 / (2 * trials)
     half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
     denom = 1 + z2 / trials
-    return max(0.0, (centre - half) / denom), min(1.0, (centre + half) / denom)
+    # At 0 or n successes the bound is exactly 0 or 1; rounding would leave ~1e-17 otherwise.
+    lower = 0.0 if successes == 0 else (centre - half) / denom
+    upper = 1.0 if successes == trials else (centre + half) / denom
+    return lower, upper
