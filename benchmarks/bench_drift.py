@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -224,7 +225,10 @@ def run_evidently(rows: int) -> dict[str, Any]:
 
 def child(role: str, rows: int) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--role", role, "--rows", str(rows)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    # Same allocator setting for every engine: large freed buffers go back to the OS at once, so
+    # peak RSS measures live memory rather than glibc's retained arenas.
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

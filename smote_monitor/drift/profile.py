@@ -396,26 +396,45 @@ def profile_values(
     )
     if finite.size == 0:
         return empty
-    uniq, counts = np.unique(finite, return_counts=True)
-    mean = float(np.mean(finite))
-    profile = replace(
-        empty,
-        integral=bool(integer) or bool(np.all(uniq == np.floor(uniq))),
-        n=int(finite.size),
-        n_missing=int(arr.size - finite.size),
-        minimum=float(uniq[0]),
-        maximum=float(uniq[-1]),
-        mean=mean,
-        m2=float(np.dot(counts, (uniq - mean) ** 2)),
-    )
-    if uniq.size <= settings.exact_cap:
-        return replace(profile, values=uniq, counts=counts.astype(np.int64))
+    # One sort serves the exact values, the distinct count and the sketch; the distinct values
+    # are only materialised when they are kept (a million of them would be 16 MB per column).
+    ordered = np.sort(finite)
+    first = np.empty(ordered.size, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    n_unique = int(np.count_nonzero(first))
+    mean = float(np.mean(ordered))
+    common: dict[str, Any] = {
+        "n": int(ordered.size),
+        "n_missing": int(arr.size - ordered.size),
+        "minimum": float(ordered[0]),
+        "maximum": float(ordered[-1]),
+        "mean": mean,
+    }
+    if n_unique <= settings.exact_cap:
+        starts = np.flatnonzero(first)
+        uniq = ordered[starts]
+        counts = np.diff(np.append(starts, ordered.size)).astype(np.int64)
+        return replace(
+            empty,
+            **common,
+            integral=bool(integer) or bool(np.all(uniq == np.floor(uniq))),
+            m2=float(np.dot(counts, (uniq - mean) ** 2)),
+            values=uniq,
+            counts=counts,
+        )
+    del first
+    deviation = ordered - mean
+    m2 = float(np.dot(deviation, deviation))
+    del deviation
+    integral = bool(integer) or bool(np.all(np.floor(ordered) == ordered))
     exponent = (
         grid_exponent
         if grid_exponent is not None
-        else exponent_for(math.sqrt(profile.m2 / profile.n), settings.resolution)
+        else exponent_for(math.sqrt(m2 / ordered.size), settings.resolution)
     )
-    hist = DyadicHistogram.from_values(uniq, exponent, settings.max_bins, weights=counts)
+    hist = DyadicHistogram.from_values(ordered, exponent, settings.max_bins)
+    profile = replace(empty, **common, integral=integral, m2=m2)
     return replace(profile, values=None, counts=None, sketch=hist)
 
 

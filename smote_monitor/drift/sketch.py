@@ -72,13 +72,21 @@ class DyadicHistogram:
             # Coarsen up front if the finest grid would overflow int64 indices.
             while biggest / math.ldexp(1.0, exponent) >= _MAX_INDEX_MAGNITUDE:
                 exponent += 1
-        idx = np.floor(np.ldexp(values, -exponent)).astype(np.int64)
-        weights = np.ones(idx.size, np.int64) if weights is None else np.asarray(weights)
+        scaled = np.ldexp(values, -exponent)
+        np.floor(scaled, out=scaled)
+        idx = scaled.astype(np.int64)
+        del scaled
         if idx.size and np.all(idx[1:] >= idx[:-1]):
-            # Sorted input (a profile's distinct values): bins are runs, no sort needed.
-            starts = np.flatnonzero(np.concatenate([[True], idx[1:] != idx[:-1]]))
+            # Sorted input (a profile's sorted values): bins are runs, no sort needed.
+            change = np.empty(idx.size, dtype=bool)
+            change[0] = True
+            np.not_equal(idx[1:], idx[:-1], out=change[1:])
+            starts = np.flatnonzero(change)
             uniq = idx[starts]
-            counts = np.add.reduceat(weights, starts).astype(np.int64)
+            if weights is None:
+                counts = np.diff(np.append(starts, idx.size)).astype(np.int64)
+            else:
+                counts = np.add.reduceat(np.asarray(weights), starts).astype(np.int64)
         else:
             uniq, inverse = np.unique(idx, return_inverse=True)
             counts = np.bincount(inverse, weights=weights, minlength=uniq.size).astype(np.int64)
