@@ -96,9 +96,11 @@ class WindowAccumulator:
         # Profile every column before touching state, so a bad column leaves nothing half-added.
         def step(item: tuple[str, FeatureProfile]) -> FeatureProfile:
             name, p = item
-            return p.merge(
-                profile_values(name, batch[name], p.kind, self.settings, p.grid_exponent)
+            # Once past the cap, a batch's exact values would be dropped at the merge anyway.
+            fresh = profile_values(
+                name, batch[name], p.kind, self.settings, p.grid_exponent, p.sketch is not None
             )
+            return p.merge(fresh)
 
         # numpy's sorts release the GIL, so features profile in parallel on threads.
         with ThreadPoolExecutor(max_workers=self.workers) as pool:

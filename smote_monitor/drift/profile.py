@@ -335,6 +335,7 @@ def profile_values(
     kind: ColumnKind,
     settings: ProfileSettings | None = None,
     grid_exponent: int | None = None,
+    sketch_only: bool = False,
 ) -> FeatureProfile:
     """Profile one column's values (cleaning ±inf and NaN first).
 
@@ -347,6 +348,9 @@ def profile_values(
     settings : ProfileSettings, optional
     grid_exponent : int, optional
         Sketch grid to use if the values exceed the exact cap (default: chosen from their std).
+    sketch_only : bool, default False
+        Summarise numeric values as a sketch whatever their distinct count: an accumulator
+        already past the cap would drop exact values at the merge anyway.
 
     Returns
     -------
@@ -396,6 +400,13 @@ def profile_values(
     )
     if finite.size == 0:
         return empty
+    cap = settings.exact_cap
+    if sketch_only or (finite.size > cap and np.unique(finite[: 2 * cap]).size > cap):
+        # A prefix already holds more distinct values than the cap: the column is sketched,
+        # so skip the full sort and histogram it in one linear pass.
+        return _sketch_unsorted(
+            empty, finite, int(arr.size), bool(integer), grid_exponent, settings
+        )
     # One sort serves the exact values, the distinct count and the sketch; the distinct values
     # are only materialised when they are kept (a million of them would be 16 MB per column).
     ordered = np.sort(finite)
@@ -436,6 +447,38 @@ def profile_values(
     hist = DyadicHistogram.from_values(ordered, exponent, settings.max_bins)
     profile = replace(empty, **common, integral=integral, m2=m2)
     return replace(profile, values=None, counts=None, sketch=hist)
+
+
+def _sketch_unsorted(
+    empty: FeatureProfile,
+    finite: np.ndarray,
+    n_rows: int,
+    integer: bool,
+    grid_exponent: int | None,
+    settings: ProfileSettings,
+) -> FeatureProfile:
+    mean = float(np.mean(finite))
+    deviation = finite - mean
+    m2 = float(np.dot(deviation, deviation))
+    del deviation
+    exponent = (
+        grid_exponent
+        if grid_exponent is not None
+        else exponent_for(math.sqrt(m2 / finite.size), settings.resolution)
+    )
+    return replace(
+        empty,
+        n=int(finite.size),
+        n_missing=n_rows - int(finite.size),
+        minimum=float(np.min(finite)),
+        maximum=float(np.max(finite)),
+        mean=mean,
+        m2=m2,
+        integral=integer or bool(np.all(np.floor(finite) == finite)),
+        values=None,
+        counts=None,
+        sketch=DyadicHistogram.from_values(finite, exponent, settings.max_bins),
+    )
 
 
 def _is_inf(value: Any) -> bool:

@@ -16,7 +16,16 @@ profile chooses ``w <= std / resolution`` (default resolution 1000, so ≤ 0.002
 as the data spans fewer than ``max_bins`` bins. Empirical CDFs are exact at bin edges, so a KS
 statistic read from histograms is low by at most the largest single-bin share, and a coarse
 histogram (Sturges bins for PSI / Jensen-Shannon / KL) errs on each coarse bin by at most the
-two fine bins that straddle its edges.
+two fine bins that straddle its edges (Sturges edges themselves are exact: they need only the
+row counts and the exact min and max).
+
+Measured (tests/drift/test_sketch_and_accumulator.py, 40,000-row windows with a 1,000-value
+exact cap; the 1M-row benchmark): normed Wasserstein, PSI, Jensen-Shannon, KL and Hellinger
+within 0.01 of exact with the same verdicts; a KS p-value moves with the statistic's error
+times the p-value's slope, so it is only held to 0.03 (KS is never the automatic choice past
+1,000 reference rows). Hellinger's Sturges bin count needs the distinct count of both sides,
+which a sketch only knows exactly for whole numbers on a grid of width ≤ 1; otherwise every
+row is assumed distinct.
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ from smote_monitor.errors import InvalidInputError
 
 # Bin indices are int64; keep |x| / width below 2**52 so floor(x / width) is exact.
 _MAX_INDEX_MAGNITUDE = 2.0**52
+# Widest index span counted with a dense bincount (8 MB of int64) rather than a sort.
+_DENSE_SPAN = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,13 @@ class DyadicHistogram:
                 counts = np.diff(np.append(starts, idx.size)).astype(np.int64)
             else:
                 counts = np.add.reduceat(np.asarray(weights), starts).astype(np.int64)
+        elif idx.size and int(idx.max()) - int(idx.min()) < _DENSE_SPAN:
+            # Unsorted but compact: count into a dense array in one pass instead of sorting.
+            low = int(idx.min())
+            dense = np.bincount(idx - low, weights=weights)
+            occupied = np.flatnonzero(dense)
+            uniq = occupied.astype(np.int64) + low
+            counts = dense[occupied].astype(np.int64)
         else:
             uniq, inverse = np.unique(idx, return_inverse=True)
             counts = np.bincount(inverse, weights=weights, minlength=uniq.size).astype(np.int64)

@@ -144,3 +144,16 @@ def test_synthetic_shift_scores_the_feature_smote_moved() -> None:
     assert not by_feature["region"].drifted
     assert by_feature["amount"].n_current == 800
     assert 0 < result.share < 1
+
+
+def test_engine_never_imports_evidently() -> None:
+    # Evidently takes seconds to import; the daemon's hot path must not pay for it.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, smote_monitor.drift, smote_monitor.slices; "
+        "print(any(m == 'evidently' or m.startswith('evidently.') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
