@@ -13,7 +13,10 @@ and the count deltas. The state is all the store must keep between evaluations:
 ``early_labels``
     Labels that arrived before their prediction: id → (label, ts), kept for the lookback too.
 
-A label (re-)arriving after its id has left ``counted`` is ignored and reported in the stats.
+A label arriving after its prediction left the state (older than the lookback) finds nothing to
+join: it waits in ``early_labels`` like any unmatched label and expires with it, or, if its own
+ts is already outside the lookback, is dropped at once (``ignored_late_labels``). Choose the
+lookback longer than the labelling delay.
 """
 
 from __future__ import annotations
