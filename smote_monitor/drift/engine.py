@@ -1,0 +1,188 @@
+"""Drift of a window against reference profiles: one result per feature and a dataset share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from smote_monitor.drift.profile import FeatureProfile, Mode
+from smote_monitor.drift.stattests import METHODS, choose_method
+from smote_monitor.errors import InvalidInputError
+
+#: Evidently's default: the dataset drifts when at least half of its features do.
+DEFAULT_DRIFT_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """The drift verdict of one feature (fields independent of any dataset or window).
+
+    Attributes
+    ----------
+    feature : str
+    method : str
+        Key of :data:`~smote_monitor.drift.stattests.METHODS`.
+    value : float
+        p-value (``ks``, ``chisquare``, ``z``) or distance (the others).
+    threshold : float
+    drifted : bool
+    mode : {'exact', 'sketch'}
+        ``'sketch'`` when either side was summarised past the exact cap.
+    n_reference, n_current : int
+        Rows compared after cleaning.
+    """
+
+    feature: str
+    method: str
+    value: float
+    threshold: float
+    drifted: bool
+    mode: Mode
+    n_reference: int
+    n_current: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (NaN stays a float NaN)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DatasetDrift:
+    """Drift of every feature of a window and the dataset-level verdict.
+
+    Attributes
+    ----------
+    features : list of DriftResult
+        In the order of the reference profiles.
+    share : float
+        Share of features that drifted.
+    drift_share : float
+        Threshold on ``share``.
+    drifted : bool
+        ``share >= drift_share``.
+    """
+
+    features: list[DriftResult]
+    share: float
+    drift_share: float
+    drifted: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        return {
+            "features": [r.to_dict() for r in self.features],
+            "share": self.share,
+            "drift_share": self.drift_share,
+            "drifted": self.drifted,
+        }
+
+
+def feature_drift(
+    reference: FeatureProfile,
+    current: FeatureProfile,
+    method: str | None = None,
+    threshold: float | None = None,
+) -> DriftResult:
+    """Drift of one feature.
+
+    Parameters
+    ----------
+    reference, current : FeatureProfile
+        Profiles of the same feature; neither may be empty.
+    method : str, optional
+        A key of ``METHODS``; default Evidently's automatic choice.
+    threshold : float, optional
+        Default the method's.
+
+    Raises
+    ------
+    InvalidInputError
+        Empty profile (every value missing), unknown method, mismatched kinds.
+    """
+    name = reference.name
+    for side, profile in (("reference", reference), ("current", current)):
+        if profile.n == 0:
+            raise InvalidInputError(
+                f"{side}.{name}",
+                f"{profile.n_missing} rows, all NaN/inf/missing",
+                "at least one value after dropping NaN and ±inf",
+            )
+    if current.name != name or current.kind is not reference.kind:
+        raise InvalidInputError(
+            f"current.{current.name}", current.kind.value, f"a {reference.kind.value} {name}"
+        )
+    chosen = method if method is not None else choose_method(reference, current)
+    spec = METHODS.get(chosen)
+    if spec is None:
+        raise InvalidInputError(f"methods.{name}", chosen, f"one of {', '.join(METHODS)}")
+    limit = spec.threshold if threshold is None else float(threshold)
+    value, mode = spec.compute(reference, current)
+    return DriftResult(
+        feature=name,
+        method=chosen,
+        value=value,
+        threshold=limit,
+        drifted=spec.drifted(value, limit),
+        mode=mode,
+        n_reference=reference.n,
+        n_current=current.n,
+    )
+
+
+def compute_drift(
+    reference: Mapping[str, FeatureProfile],
+    current: Mapping[str, FeatureProfile],
+    methods: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    drift_share: float = DEFAULT_DRIFT_SHARE,
+) -> DatasetDrift:
+    """Drift of a window against reference profiles, feature by feature.
+
+    Everything is validated before anything is computed, and nothing partial is returned: a
+    bad feature raises for the whole call.
+
+    Parameters
+    ----------
+    reference, current : mapping of feature name to FeatureProfile
+        ``current`` must cover every reference feature.
+    methods, thresholds : mapping of feature name, optional
+        Per-feature overrides of the automatic method and of its default threshold.
+    drift_share : float, default 0.5
+
+    Returns
+    -------
+    DatasetDrift
+
+    Raises
+    ------
+    InvalidInputError
+        A feature missing from ``current``, an override naming an unknown feature or method,
+        an empty feature, a ``drift_share`` outside (0, 1].
+    """
+    if not 0 < drift_share <= 1:
+        raise InvalidInputError("drift_share", drift_share, "a share in (0, 1]")
+    if not reference:
+        raise InvalidInputError("reference", {}, "at least one feature profile")
+    for field, overrides in (("methods", methods or {}), ("thresholds", thresholds or {})):
+        for name in overrides:
+            if name not in reference:
+                raise InvalidInputError(
+                    f"{field}.{name}", name, f"a profiled feature ({len(reference)} profiled)"
+                )
+    for name, value in (methods or {}).items():
+        if value not in METHODS:
+            raise InvalidInputError(f"methods.{name}", value, f"one of {', '.join(METHODS)}")
+    for name in reference:
+        if name not in current:
+            raise InvalidInputError(f"current.{name}", None, "a profile of this reference feature")
+    results = [
+        feature_drift(
+            reference[name], current[name], (methods or {}).get(name), (thresholds or {}).get(name)
+        )
+        for name in reference
+    ]
+    share = sum(r.drifted for r in results) / len(results)
+    return DatasetDrift(
+        features=results, share=share, drift_share=drift_share, drifted=share >= drift_share
+    )

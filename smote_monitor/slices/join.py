@@ -1,0 +1,224 @@
+"""Late-label join: predictions and labels arrive separately; counts must stay right.
+
+:func:`join_labels` is pure: it takes the join state and two batches and returns the new state
+and the count deltas. The state is all the store must keep between evaluations:
+
+``pending``
+    Predictions waiting for a label: id → (prediction, slice values, ts). Bounded by the
+    lookback: predictions older than ``now - lookback`` expire unlabelled.
+``counted``
+    Ids already counted: id → (slice values, outcome, ts). A label re-sent for such an id
+    withdraws the old outcome and counts the new one, so duplicates never double-count and a
+    corrected label corrects the counts. Also bounded by the lookback (of the prediction ts).
+``early_labels``
+    Labels that arrived before their prediction: id → (label, ts), kept for the lookback too.
+
+A label arriving after its prediction left the state (older than the lookback) finds nothing to
+join: it waits in ``early_labels`` like any unmatched label and expires with it, or, if its own
+ts is already outside the lookback, is dropped at once (``ignored_late_labels``). Choose the
+lookback longer than the labelling delay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from smote_monitor.errors import InvalidInputError
+from smote_monitor.slices.counts import OutcomeDelta
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One prediction from the serving log."""
+
+    id: Any
+    prediction: Any
+    slices: tuple[tuple[str, Any], ...]
+    ts: float
+
+
+@dataclass(frozen=True)
+class Label:
+    """One ground-truth label."""
+
+    id: Any
+    label: Any
+    ts: float
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What was counted for an id, so that a changed label can be withdrawn."""
+
+    slices: tuple[tuple[str, Any], ...]
+    outcome: str
+    ts: float
+    prediction: Any
+
+
+@dataclass
+class JoinState:
+    """State of the join that the store persists (see the module docstring)."""
+
+    pending: dict[Any, Prediction] = field(default_factory=dict)
+    counted: dict[Any, Counted] = field(default_factory=dict)
+    early_labels: dict[Any, Label] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (ids and values must themselves be JSON-able)."""
+        return {
+            "pending": [
+                [p.id, p.prediction, [list(s) for s in p.slices], p.ts]
+                for p in self.pending.values()
+            ],
+            "counted": [
+                [i, [list(s) for s in c.slices], c.outcome, c.ts, c.prediction]
+                for i, c in self.counted.items()
+            ],
+            "early_labels": [[lb.id, lb.label, lb.ts] for lb in self.early_labels.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JoinState:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            pending={
+                p[0]: Prediction(p[0], p[1], tuple(tuple(s) for s in p[2]), p[3])
+                for p in data["pending"]
+            },
+            counted={
+                c[0]: Counted(tuple(tuple(s) for s in c[1]), c[2], c[3], c[4])
+                for c in data["counted"]
+            },
+            early_labels={lb[0]: Label(lb[0], lb[1], lb[2]) for lb in data["early_labels"]},
+        )
+
+
+@dataclass(frozen=True)
+class JoinStats:
+    """What one join step did (for logs and the ``series_dropped`` / labelled-rows counters)."""
+
+    newly_counted: int = 0
+    corrected: int = 0
+    duplicates: int = 0
+    expired_predictions: int = 0
+    expired_labels: int = 0
+    ignored_late_labels: int = 0
+
+
+def _outcome(label: Any, prediction: Any, positive: Any, negative: Any) -> str:
+    for name, value in (("label", label), ("prediction", prediction)):
+        if value != positive and value != negative:
+            raise InvalidInputError(name, value, f"only the classes {positive!r} and {negative!r}")
+    if label == positive:
+        return "tp" if prediction == positive else "fn"
+    return "fp" if prediction == positive else "tn"
+
+
+def join_labels(
+    state: JoinState,
+    predictions: Iterable[Prediction],
+    labels: Iterable[Label],
+    *,
+    slice_columns: Sequence[str],
+    positive_class: Any,
+    negative_class: Any,
+    now: float,
+    lookback: float,
+) -> tuple[JoinState, list[OutcomeDelta], JoinStats]:
+    """Join a batch of predictions and a batch of labels into the state.
+
+    Parameters
+    ----------
+    state : JoinState
+        Not modified.
+    predictions, labels : iterable of Prediction / Label
+    slice_columns : sequence of str
+        Every prediction must carry a value for each.
+    positive_class, negative_class
+        The minority class and the other class; labels and predictions must be one of them.
+    now, lookback : float
+        Timestamps in seconds; state older than ``now - lookback`` is dropped.
+
+    Returns
+    -------
+    (JoinState, list of OutcomeDelta, JoinStats)
+        Deltas to apply to a :class:`~smote_monitor.slices.counts.SliceCounts`.
+
+    Raises
+    ------
+    InvalidInputError
+        A prediction lacking a slice column, a label or prediction outside the two classes,
+        a negative lookback. Nothing is returned then and ``state`` is unchanged.
+    """
+    if not lookback >= 0:
+        raise InvalidInputError("lookback", lookback, "a duration >= 0 seconds")
+    preds = list(predictions)
+    labs = list(labels)
+    for p in preds:
+        given = dict(p.slices)
+        for column in slice_columns:
+            if column not in given:
+                raise InvalidInputError(f"slices.{column}", p.id, "a value for every slice column")
+        _outcome(positive_class, p.prediction, positive_class, negative_class)
+    for lb in labs:
+        _outcome(lb.label, positive_class, positive_class, negative_class)
+
+    pending = dict(state.pending)
+    counted = dict(state.counted)
+    early = dict(state.early_labels)
+    deltas: list[OutcomeDelta] = []
+    stats = {"newly_counted": 0, "corrected": 0, "duplicates": 0, "ignored_late_labels": 0}
+
+    def count(pred: Prediction, label: Label) -> None:
+        outcome = _outcome(label.label, pred.prediction, positive_class, negative_class)
+        counted[pred.id] = Counted(pred.slices, outcome, pred.ts, pred.prediction)
+        deltas.append(OutcomeDelta(pred.slices, outcome, 1))
+        stats["newly_counted"] += 1
+
+    for p in preds:
+        if p.id in counted or p.id in pending:
+            stats["duplicates"] += 1
+            continue
+        if p.id in early:
+            count(p, early.pop(p.id))
+        else:
+            pending[p.id] = p
+    for lb in labs:
+        if lb.id in pending:
+            count(pending.pop(lb.id), lb)
+        elif lb.id in counted:
+            old = counted[lb.id]
+            outcome = _outcome(lb.label, old.prediction, positive_class, negative_class)
+            if outcome == old.outcome:
+                stats["duplicates"] += 1
+            else:
+                deltas.append(OutcomeDelta(old.slices, old.outcome, -1))
+                deltas.append(OutcomeDelta(old.slices, outcome, 1))
+                counted[lb.id] = Counted(old.slices, outcome, old.ts, old.prediction)
+                stats["corrected"] += 1
+        elif lb.ts >= now - lookback:
+            early[lb.id] = lb
+        else:
+            stats["ignored_late_labels"] += 1
+
+    horizon = now - lookback
+    expired_predictions = [i for i, p in pending.items() if p.ts < horizon]
+    for i in expired_predictions:
+        del pending[i]
+    for i in [i for i, c in counted.items() if c.ts < horizon]:
+        del counted[i]
+    expired_labels = [i for i, lb in early.items() if lb.ts < horizon]
+    for i in expired_labels:
+        del early[i]
+    return (
+        JoinState(pending, counted, early),
+        deltas,
+        JoinStats(
+            expired_predictions=len(expired_predictions),
+            expired_labels=len(expired_labels),
+            **stats,
+        ),
+    )
