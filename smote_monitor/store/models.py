@@ -135,3 +135,117 @@ class AuditRow(Base):
     gap: Mapped[float] = mapped_column(Float)
     row: Mapped[int | None] = mapped_column(BigInteger)
     distance: Mapped[float | None] = mapped_column(Float)
+
+
+class ReferenceProfile(Base):
+    """What drift computations need of one feature of a run's training data (migration 0003).
+
+    ``split`` is ``real`` (the pre-SMOTE rows) or ``augmented`` (after SMOTE); ``payload`` is
+    ``FeatureProfile.to_dict()``.
+    """
+
+    __tablename__ = "reference_profiles"
+    __table_args__ = (
+        UniqueConstraint("run_id", "split", "feature", name="uq_reference_profiles_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    split: Mapped[str] = mapped_column(String(16))
+    feature: Mapped[str] = mapped_column(String(200))
+    column_type: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(16))
+    n: Mapped[int] = mapped_column(BigInteger)
+    n_missing: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]]
+
+
+class Evaluation(Base):
+    """One evaluation of a dataset's production window against a reference (migration 0003)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    reference_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(24))  # production | synthetic_shift
+    window: Mapped[str] = mapped_column(String(64))
+    evaluated_at: Mapped[datetime] = mapped_column(index=True)
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    n_labeled: Mapped[int] = mapped_column(BigInteger)
+    drift_share: Mapped[float | None] = mapped_column(Float)
+    dataset_drift: Mapped[bool | None] = mapped_column(Boolean)
+
+    dataset: Mapped[Dataset] = relationship(lazy="joined")
+    drift: Mapped[list[DriftResult]] = relationship(
+        cascade="all, delete-orphan", order_by="DriftResult.id", lazy="selectin"
+    )
+    slices: Mapped[list[SliceResult]] = relationship(
+        cascade="all, delete-orphan", order_by="SliceResult.id", lazy="selectin"
+    )
+
+
+class DriftResult(Base):
+    __tablename__ = "drift_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="CASCADE"), index=True
+    )
+    feature: Mapped[str] = mapped_column(String(200))
+    column_type: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)  # NaN is stored as NULL
+    threshold: Mapped[float] = mapped_column(Float)
+    drifted: Mapped[bool] = mapped_column(Boolean)
+    mode: Mapped[str] = mapped_column(String(16))
+    n_reference: Mapped[int] = mapped_column(BigInteger)
+    n_current: Mapped[int] = mapped_column(BigInteger)
+
+
+class SliceResult(Base):
+    __tablename__ = "slice_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="CASCADE"), index=True
+    )
+    slice: Mapped[str] = mapped_column(String(300))
+    tp: Mapped[int] = mapped_column(BigInteger)
+    fp: Mapped[int] = mapped_column(BigInteger)
+    tn: Mapped[int] = mapped_column(BigInteger)
+    fn: Mapped[int] = mapped_column(BigInteger)
+    support: Mapped[int] = mapped_column(BigInteger)
+    sufficient: Mapped[bool] = mapped_column(Boolean)
+    recall: Mapped[float | None] = mapped_column(Float)
+    recall_lower: Mapped[float | None] = mapped_column(Float)
+    recall_upper: Mapped[float | None] = mapped_column(Float)
+    precision: Mapped[float | None] = mapped_column(Float)
+    precision_lower: Mapped[float | None] = mapped_column(Float)
+    precision_upper: Mapped[float | None] = mapped_column(Float)
+    f1: Mapped[float | None] = mapped_column(Float)
+    f1_lower: Mapped[float | None] = mapped_column(Float)
+    f1_upper: Mapped[float | None] = mapped_column(Float)
+    false_positive_rate: Mapped[float | None] = mapped_column(Float)
+    false_positive_rate_lower: Mapped[float | None] = mapped_column(Float)
+    false_positive_rate_upper: Mapped[float | None] = mapped_column(Float)
+
+
+class SliceState(Base):
+    """Per-dataset state of the late-label join and the cumulative confusion counts.
+
+    Written in the same transaction as the deltas they produce, so a crash can neither double-count
+    nor lose a label (migration 0003).
+    """
+
+    __tablename__ = "slice_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), unique=True)
+    join_state: Mapped[dict[str, Any]]
+    counts: Mapped[dict[str, Any]]
+    n_predictions: Mapped[int] = mapped_column(BigInteger, default=0)
+    n_labeled: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime]

@@ -82,7 +82,7 @@ def test_an_outdated_postgres_store_asks_for_db_upgrade(postgres_url: str) -> No
     migrate.upgrade(store.engine, "0001")
     with pytest.raises(
         SchemaOutdatedError,
-        match=r"revision 0001, .* needs 0002: run "
+        match=r"revision 0001, .* needs 0003: run "
         r"`smote-monitor db upgrade`",
     ):
         Store(postgres_url).ensure_schema()
