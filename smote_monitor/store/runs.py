@@ -47,7 +47,7 @@ def open_run(store: Store, dataset: str, run_key: str, started_at: datetime) -> 
                 if existing is not None:
                     return existing.id
                 run = Run(
-                    dataset=_dataset(session, dataset),
+                    dataset=dataset_row(session, dataset),
                     run_key=run_key,
                     status=RunStatus.RUNNING.value,
                     started_at=started_at,
@@ -77,7 +77,7 @@ def save_run(store: Store, record: RunRecord) -> SaveOutcome:
             with store.write() as session:
                 run = _find(session, record.dataset, record.run_key)
                 if run is None:
-                    run = Run(dataset=_dataset(session, record.dataset), run_key=record.run_key)
+                    run = Run(dataset=dataset_row(session, record.dataset), run_key=record.run_key)
                     session.add(run)
                     action = "created"
                 elif run.status == RunStatus.SUCCEEDED.value or (
@@ -195,7 +195,8 @@ def _find(session: Session, dataset: str, run_key: str) -> Run | None:
     return session.scalars(query).one_or_none()
 
 
-def _dataset(session: Session, name: str) -> Dataset:
+def dataset_row(session: Session, name: str) -> Dataset:
+    """The dataset row of that name, created on first use."""
     dataset = session.scalars(select(Dataset).where(Dataset.name == name)).one_or_none()
     if dataset is None:
         dataset = Dataset(name=name, created_at=utcnow())
