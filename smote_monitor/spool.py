@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smote_monitor.errors import InvalidInputError, RunConflictError, StoreUnavailableError
+from smote_monitor.profiling import Profiles, profiles_from_dict, profiles_to_dict
 from smote_monitor.records import RunRecord, parse_run_record
 from smote_monitor.store import Store
 from smote_monitor.store.runs import save_run
@@ -37,14 +38,17 @@ class Spool:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
 
-    def put(self, record: RunRecord) -> Path:
+    def put(self, record: RunRecord, profiles: Profiles | None = None) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{record.dataset}--{record.run_key}.json"
         target = self.directory / name
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(record.model_dump_json())
+                payload = {"record": record.model_dump(mode="json")}
+                if profiles:
+                    payload["profiles"] = profiles_to_dict(profiles)
+                json.dump(payload, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
@@ -68,14 +72,21 @@ class Spool:
         pending = self.pending()
         for index, path in enumerate(pending):
             try:
-                record = parse_run_record(json.loads(path.read_text(encoding="utf-8")))
-                outcome = save_run(store, record)
+                data = json.loads(path.read_text(encoding="utf-8"))
+                record = parse_run_record(data.get("record"))
+                profiles = profiles_from_dict(data["profiles"]) if "profiles" in data else None
+                outcome = save_run(store, record, profiles)
             except FileNotFoundError:
                 continue  # another process replayed it first
             except StoreUnavailableError:
                 result.remaining = len(pending) - index
                 break
-            except (InvalidInputError, RunConflictError, json.JSONDecodeError) as exc:
+            except (
+                InvalidInputError,
+                RunConflictError,
+                json.JSONDecodeError,
+                AttributeError,
+            ) as exc:
                 self._reject(path, str(exc))
                 result.rejected.append((path.name, str(exc)))
                 continue

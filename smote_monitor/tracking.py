@@ -19,6 +19,7 @@ from smote_monitor.observation import (
     sampler_params,
     variant_of,
 )
+from smote_monitor.profiling import Profiles, training_profiles
 from smote_monitor.records import RunRecord, RunStatus, parse_run_record, utcnow
 from smote_monitor.spool import ReplayResult, Spool
 from smote_monitor.store import Store
@@ -115,13 +116,13 @@ class Monitor:
             parsed.gate = evaluate_gate(parsed, self.settings.dataset(parsed.dataset).slo)
         return self.persist(parsed)
 
-    def persist(self, record: RunRecord) -> SaveOutcome | None:
+    def persist(self, record: RunRecord, profiles: Profiles | None = None) -> SaveOutcome | None:
         try:
-            outcome = save_run(self.store, record)
+            outcome = save_run(self.store, record, profiles)
         except StoreUnavailableError as exc:
             if self.settings.strict:
                 raise
-            path = self.spool.put(record)
+            path = self.spool.put(record, profiles)
             log.warning(
                 "store unreachable (%s); run %s/%s spooled to %s, it will be stored on the next "
                 "successful connection or by `smote-monitor spool replay`",
@@ -183,6 +184,7 @@ class TrackedRun:
         self._metrics: dict[str, dict[str, float]] = {}
         self._data: tuple[Any, Any, Any, Any] | None = None
         self._validation_data: tuple[Any, Any] | None = None
+        self._profiles: Profiles | None = None
         self.run_id: int | None = None
         self.record: RunRecord | None = None
 
@@ -234,7 +236,14 @@ class TrackedRun:
         )
         if variant_of(sampler) == "custom":
             self._fields["params"]["sampler_class"] = type(sampler).__qualname__
+        self._profile(X, X_res)
         return X_res, y_res
+
+    def _profile(self, X_real: Any, X_augmented: Any) -> None:
+        config = self._monitor.settings.dataset(self.dataset)
+        self._profiles = training_profiles(
+            X_real, X_augmented, self._fields["feature_schema"], config
+        )
 
     def observe(
         self,
@@ -256,6 +265,7 @@ class TrackedRun:
             params=params,
             variant=variant,
         )
+        self._profile(X_before, X_after)
 
     def log_validation(
         self,
@@ -297,7 +307,7 @@ class TrackedRun:
     ) -> None:
         record = self._finish(exc)
         self.record = record
-        outcome = self._monitor.persist(record)
+        outcome = self._monitor.persist(record, self._profiles)
         if outcome is not None:
             self.run_id = outcome.run_id
             log.info(

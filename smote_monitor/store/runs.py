@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from smote_monitor.drift import FeatureProfile, synthetic_shift
 from smote_monitor.errors import RunConflictError
 from smote_monitor.records import (
     FeatureField,
@@ -63,13 +64,21 @@ def open_run(store: Store, dataset: str, run_key: str, started_at: datetime) -> 
     raise AssertionError("unreachable")
 
 
-def save_run(store: Store, record: RunRecord) -> SaveOutcome:
+def save_run(
+    store: Store,
+    record: RunRecord,
+    profiles: Mapping[str, Mapping[str, FeatureProfile]] | None = None,
+) -> SaveOutcome:
     """Store a finished (or failed) run exactly once.
 
     - no run with the key: insert it;
     - the key's run is ``running`` (opened by ``track_run``) or ``failed`` (a retry): fill it in;
     - the key's run is finished with the same content: nothing to do (``duplicate``);
     - finished with different content: :class:`RunConflictError`, nothing written.
+
+    ``profiles`` (``{"real": {feature: profile}, "augmented": {...}}``) are stored with the run,
+    and the synthetic shift between the two splits is stored as an evaluation, in the same
+    transaction.
     """
     content_hash = record.content_hash()
     for attempt in (1, 2):
@@ -100,12 +109,37 @@ def save_run(store: Store, record: RunRecord) -> SaveOutcome:
                     session.flush()
                 _fill(run, record, content_hash)
                 session.flush()
+                if profiles:
+                    _add_profiles_and_shift(session, run, profiles)
                 return SaveOutcome(run.id, action)
         except IntegrityError:
             if attempt == 2:
                 raise
             log.debug("run %s/%s inserted concurrently; retrying", record.dataset, record.run_key)
     raise AssertionError("unreachable")
+
+
+def _add_profiles_and_shift(
+    session: Session, run: Run, profiles: Mapping[str, Mapping[str, FeatureProfile]]
+) -> None:
+    from smote_monitor.store import evaluations
+
+    evaluations.add_profiles(session, run, profiles)
+    real, augmented = profiles.get(evaluations.REAL), profiles.get(evaluations.AUGMENTED)
+    if not real or not augmented:
+        return
+    shift = synthetic_shift(real, augmented)
+    evaluations.add_evaluation(
+        session,
+        dataset=run.dataset.name,
+        kind=evaluations.SYNTHETIC_SHIFT,
+        window="run",
+        evaluated_at=run.finished_at or utcnow(),
+        reference_run_id=run.id,
+        drift=shift,
+        kinds={name: p.kind.value for name, p in real.items()},
+        n_rows=sum(run.class_counts_after.values()),
+    )
 
 
 def get_run(store: Store, run_id: int) -> Run | None:

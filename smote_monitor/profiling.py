@@ -1,0 +1,76 @@
+"""Reference profiles of a run's training data: the real (pre-SMOTE) rows and the augmented set."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from smote_monitor.config import DatasetConfig
+from smote_monitor.drift import ColumnKind, FeatureProfile, build_profiles
+from smote_monitor.errors import InvalidInputError
+from smote_monitor.store.evaluations import AUGMENTED, REAL
+
+log = logging.getLogger(__name__)
+
+Profiles = dict[str, dict[str, FeatureProfile]]
+
+
+def as_frame(X: Any, names: list[str]) -> Any:
+    """A DataFrame view of X; arrays get the names of the run's feature schema."""
+    import pandas as pd
+
+    if isinstance(X, pd.DataFrame):
+        return X
+    return pd.DataFrame(X, columns=names)
+
+
+def training_profiles(
+    X_real: Any, X_augmented: Any, schema: list[dict[str, str]], config: DatasetConfig
+) -> Profiles | None:
+    """Profiles of both splits with the same column kinds, or None when they can't be built.
+
+    Monitoring must not fail a training job, so a problem here is logged and the run is stored
+    without profiles (drift then has no reference from it).
+    """
+    names = [column["name"] for column in schema]
+    try:
+        real_frame = as_frame(X_real, names)
+        features = config.features
+        if features is not None and not set(features) <= set(real_frame.columns):
+            missing = sorted(set(features) - set(real_frame.columns))
+            raise InvalidInputError(
+                f"features.{missing[0]}", missing[0], "a column of the training data"
+            )
+        categorical = [c for c in config.categorical if c in real_frame.columns]
+        real = build_profiles(real_frame, features=features, categorical=categorical)
+        kinds = {name: profile.kind for name, profile in real.items()}
+        augmented = build_profiles(
+            as_frame(X_augmented, names),
+            features=list(real),
+            categorical=[n for n, k in kinds.items() if k is ColumnKind.CATEGORICAL],
+            numeric=[n for n, k in kinds.items() if k is ColumnKind.NUMERIC],
+        )
+    except (InvalidInputError, ValueError, TypeError) as exc:
+        log.warning(
+            "training profiles not recorded (drift will lack this run as reference): %s", exc
+        )
+        return None
+    return {REAL: real, AUGMENTED: augmented}
+
+
+def profiles_to_dict(profiles: Profiles) -> dict[str, dict[str, dict[str, Any]]]:
+    return {
+        split: {n: p.to_dict() for n, p in features.items()} for split, features in profiles.items()
+    }
+
+
+def profiles_from_dict(data: dict[str, Any]) -> Profiles:
+    try:
+        return {
+            split: {n: FeatureProfile.from_dict(p) for n, p in features.items()}
+            for split, features in data.items()
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            "profiles", "…", f"profiles as FeatureProfile.to_dict() ({exc})"
+        ) from exc
