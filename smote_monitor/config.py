@@ -113,6 +113,10 @@ class DatasetConfig(_Strict):
     production: ProductionSource = Field(default_factory=PushSource)
     evaluate_every: Duration = "5m"
     windows: list[Duration] = Field(default_factory=lambda: ["1h", "24h"])
+    # How long a prediction waits for its label (choose it longer than the labelling delay).
+    label_lookback: Duration = "7d"
+    # Distinct values per slice column with a series of their own; more fold into "other".
+    max_slice_values: Annotated[int, Field(ge=1, le=10_000)] = 50
     slo: SLOConfig = Field(default_factory=SLOConfig)
 
 

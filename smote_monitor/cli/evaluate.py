@@ -1,0 +1,127 @@
+"""``smote-monitor evaluate``: drift and slice SLIs of one production window, now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from smote_monitor.cli._context import console, print_json, state
+from smote_monitor.errors import InvalidInputError
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None or value != value else f"{value:.{digits}g}"
+
+
+def evaluate(
+    ctx: typer.Context,
+    dataset: str = typer.Option(..., "--dataset", "-d", help="Dataset name (as in the config)."),
+    production: Path = typer.Option(
+        ...,
+        "--production",
+        "-p",
+        help="Production rows: a CSV or Parquet file, a glob, or a directory of them. Rows with "
+        "the target column filled are scored per slice.",
+    ),
+    labels: Path | None = typer.Option(
+        None,
+        "--labels",
+        help="Labels arriving separately (id and target columns), joined by the dataset's "
+        "id_column; a label given twice counts once, the last one wins.",
+    ),
+    window: str = typer.Option("adhoc", "--window", help="Name of the window in the results."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Compare a production window with the latest reference run and score it per slice.
+
+    Drift uses Evidently's methods, thresholds and automatic choice per column, computed on
+    stored training profiles; results are stored (history for the daemon and `status`).
+    """
+    from smote_monitor.evaluation import evaluate_frame
+    from smote_monitor.sources import read_production
+    from smote_monitor.store import Store
+
+    settings = state(ctx).settings
+    config = settings.dataset(dataset)
+    with console.status(f"reading {production}"):
+        frame = read_production(production)
+        if labels is not None:
+            frame = _join_labels(frame, read_production(labels), config.id_column, config.target)
+    with console.status(f"evaluating {len(frame):,} rows of {dataset}"):
+        result = evaluate_frame(
+            Store(settings.database_url), settings, dataset, frame, window=window
+        )
+    if as_json:
+        print_json(result.to_dict())
+        return
+    drift = result.drift
+    console.print(
+        f"[bold]{dataset}[/] window {window}: {result.n_rows:,} rows, {result.n_labeled:,} "
+        f"labelled; reference run {result.reference_run_id}; evaluation {result.evaluation_id}"
+    )
+    table = Table(title="feature drift", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("feature", "method", "value", "threshold", "drift", "mode", "n ref", "n cur"):
+        table.add_column(column, no_wrap=column != "feature")
+    for r in drift.features:
+        table.add_row(
+            r.feature,
+            r.method,
+            _num(r.value),
+            _num(r.threshold),
+            "[red]yes[/]" if r.drifted else "no",
+            r.mode,
+            f"{r.n_reference:,}",
+            f"{r.n_current:,}",
+        )
+    console.print(table)
+    verdict = "[red]drifted[/]" if drift.drifted else "not drifted"
+    console.print(
+        f"dataset: {drift.share:.0%} of features drifted (threshold "
+        f"{drift.drift_share:.0%}) → {verdict}"
+    )
+    if not result.slices:
+        console.print(
+            f"no labelled rows: slice SLIs need the target column '{config.target}' (or --labels)"
+        )
+        return
+    slices = Table(
+        title="minority-class SLIs per slice (95 % Wilson intervals)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("slice", "support", "recall", "precision", "f1", "fpr", ""):
+        slices.add_column(column, no_wrap=column != "slice")
+    target = config.slo.minority_recall
+    for m in result.slices:
+        recall = m.recall
+        below = recall.upper is not None and recall.upper == recall.upper and recall.upper < target
+        slices.add_row(
+            m.slice,
+            f"{m.support:,}",
+            f"{_num(recall.value)} [{_num(recall.lower)}, {_num(recall.upper)}]",
+            _num(m.precision.value),
+            _num(m.f1.value),
+            _num(m.false_positive_rate.value),
+            "insufficient support" if not m.sufficient else "[red]below SLO[/]" if below else "",
+        )
+    console.print(slices)
+    for column, rows in result.folded_rows.items():
+        if rows:
+            console.print(f"{rows:,} rows of rare {column} values folded into {column}=other")
+
+
+def _join_labels(frame: Any, labels: Any, id_column: str | None, target: str) -> Any:
+    if id_column is None:
+        raise InvalidInputError("id_column", None, "the dataset's id column, to join --labels")
+    for name, data in (("production", frame), ("labels", labels)):
+        if id_column not in data.columns:
+            raise InvalidInputError(f"{name}.{id_column}", None, "a column of the file")
+    if target not in labels.columns:
+        raise InvalidInputError(f"labels.{target}", None, "a column of the labels file")
+    latest = labels.drop_duplicates(subset=id_column, keep="last")[[id_column, target]]
+    base = frame.drop(columns=[target]) if target in frame.columns else frame
+    return base.merge(latest, on=id_column, how="left")
