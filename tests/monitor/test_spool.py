@@ -13,6 +13,7 @@ import pytest
 from smote_monitor import Monitor, StoreUnavailableError
 from smote_monitor.spool import Spool
 from smote_monitor.store import Store
+from smote_monitor.store.evaluations import REAL, load_profiles, shift_of_run
 from smote_monitor.store.runs import list_runs, run_to_record
 
 from ..conftest import UNREACHABLE_URL
@@ -77,6 +78,9 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
     assert [(r.run_key, r.status) for r in runs] == [("nightly-42", "succeeded")]
     assert runs[0].gate_passed is True
     assert list(spool_dir.glob("*.json")) == []
+    # the training profiles travelled with the spooled run
+    assert list(load_profiles(Store(store_url), runs[0].id, REAL)) == ["x0", "x1", "x2"]
+    assert shift_of_run(Store(store_url), runs[0].id) is not None
 
 
 def test_the_next_successful_write_replays_the_spool(store_url: str, tmp_path: Path) -> None:

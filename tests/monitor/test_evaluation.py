@@ -1,0 +1,261 @@
+"""Production windows against the reference run: drift, slice SLIs, late labels — stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from smote_core import SMOTE
+from smote_monitor import InvalidInputError, Monitor
+from smote_monitor.config import load_settings
+from smote_monitor.drift import build_profiles, compute_drift
+from smote_monitor.evaluation import evaluate_frame, ingest
+from smote_monitor.store.evaluations import (
+    AUGMENTED,
+    REAL,
+    latest_evaluations,
+    load_profiles,
+    shift_of_run,
+)
+from smote_monitor.store.models import Evaluation, SliceState
+from smote_monitor.store.runs import find_run
+
+from .cli_helpers import run_cli
+
+CONFIG = """
+database_url: {url}
+spool_dir: {spool}
+datasets:
+  fraud:
+    target: is_fraud
+    prediction: predicted
+    positive_class: 1
+    id_column: event_id
+    timestamp_column: ts
+    slices: [region]
+    categorical: [region]
+    label_lookback: 1d
+    slo: {{min_slice_support: 5}}
+"""
+
+
+def _training(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.08).astype(int)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.lognormal(3, 1, n) + 20 * y,
+            "hour": rng.integers(0, 24, n).astype(float),
+            "region": rng.choice(["eu", "us", "apac"], n),
+        }
+    )
+    return frame, y
+
+
+def _production(n: int, shift: float, seed: int) -> pd.DataFrame:
+    frame, y = _training(n, seed)
+    frame["amount"] = frame["amount"] + shift
+    frame["is_fraud"] = y
+    frame["predicted"] = np.where(np.random.default_rng(seed + 1).random(n) < 0.8, y, 1 - y)
+    frame["event_id"] = np.arange(n)
+    return frame
+
+
+@pytest.fixture
+def monitor(store_url: str, tmp_path: Path) -> Monitor:
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(CONFIG.format(url=store_url, spool=tmp_path / "spool"))
+    mon = Monitor.from_config(path)
+    X, y = _training()
+    numeric = X[["amount", "hour"]]
+    with mon.track_run(dataset="fraud", run_key="train-1") as run:
+        run.resample(SMOTE(random_state=0), numeric, y)
+        run.log_validation(
+            train={"f1": 0.9}, validation={"f1": 0.88, "recall": 0.85, "precision": 0.75}
+        )
+    return mon
+
+
+def test_a_run_stores_profiles_of_both_splits_and_the_synthetic_shift(monitor: Monitor) -> None:
+    run = find_run(monitor.store, "fraud", "train-1")
+    assert run is not None
+    real = load_profiles(monitor.store, run.id, REAL)
+    augmented = load_profiles(monitor.store, run.id, AUGMENTED)
+    assert list(real) == list(augmented) == ["amount", "hour"]
+    X, _y = _training()
+    assert real["amount"].n == len(X)
+    assert augmented["amount"].n == sum(run.class_counts_after.values())
+    shift = shift_of_run(monitor.store, run.id)
+    assert shift is not None
+    expected = compute_drift(real, augmented)
+    assert [(d["feature"], d["method"]) for d in shift.drift] == [
+        (r.feature, r.method) for r in expected.features
+    ]
+    assert [d["value"] for d in shift.drift] == pytest.approx([r.value for r in expected.features])
+    # SMOTE doubled the minority, whose amounts are larger: the amount distribution moved.
+    assert shift.drift[0]["drifted"] is True
+
+
+def test_a_shifted_window_drifts_and_slices_are_scored(monitor: Monitor) -> None:
+    window = _production(3000, shift=30.0, seed=5)
+    result = evaluate_frame(monitor.store, monitor.settings, "fraud", window, window="1h")
+    by_feature = {r.feature: r for r in result.drift.features}
+    assert by_feature["amount"].drifted and not by_feature["hour"].drifted
+    expected = compute_drift(
+        load_profiles(monitor.store, result.reference_run_id, REAL),
+        build_profiles(window, features=["amount", "hour"]),
+    )
+    assert [r.value for r in result.drift.features] == pytest.approx(
+        [r.value for r in expected.features], rel=1e-9
+    )
+
+    by_slice = {m.slice: m for m in result.slices}
+    assert set(by_slice) == {"all", "region=apac", "region=eu", "region=us"}
+    truth, pred = window["is_fraud"].to_numpy(), window["predicted"].to_numpy()
+    tp = int(((truth == 1) & (pred == 1)).sum())
+    fn = int(((truth == 1) & (pred == 0)).sum())
+    assert (by_slice["all"].tp, by_slice["all"].fn) == (tp, fn)
+    assert by_slice["all"].recall.value == pytest.approx(tp / (tp + fn))
+    eu = window[window["region"] == "eu"]
+    assert by_slice["region=eu"].support == int((eu["is_fraud"] == 1).sum())
+
+    stored = latest_evaluations(monitor.store, "fraud")[0]
+    assert stored.id == result.evaluation_id and stored.window == "1h"
+    assert stored.n_rows == 3000 and stored.n_labeled == 3000
+    assert len(stored.drift) == 2 and len(stored.slices) == 4
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda f: f.drop(columns=["hour"]), r"^production\.hour: got None; expected a column"),
+        (lambda f: f.drop(columns=["region"]), r"^slices\.region: got 'region'"),
+        (lambda f: f.assign(is_fraud=f["is_fraud"].replace(1, 7)), r"^label: got \[7"),
+        (lambda f: f.assign(hour=np.nan), r"hour: got '3000 rows, all NaN/inf/missing'"),
+        (lambda f: f.iloc[:0], r"^production: got '0 rows'"),
+    ],
+)
+def test_bad_production_data_is_named_and_nothing_is_stored(
+    monitor: Monitor, mutate: object, message: str
+) -> None:
+    window = mutate(_production(3000, 0.0, seed=3))  # type: ignore[operator]
+    with pytest.raises(InvalidInputError, match=message):
+        evaluate_frame(monitor.store, monitor.settings, "fraud", window)
+    with monitor.store.read() as session:
+        kinds = session.scalars(select(Evaluation.kind)).all()
+    assert kinds == ["synthetic_shift"]
+
+
+def test_a_dataset_without_a_reference_run_is_a_clear_error(monitor: Monitor) -> None:
+    with pytest.raises(
+        InvalidInputError,
+        match=r"^dataset: got 'churn'; expected a dataset with "
+        r"a succeeded run that recorded training",
+    ):
+        evaluate_frame(monitor.store, monitor.settings, "churn", _production(10, 0, 1))
+
+
+def test_late_duplicate_and_corrected_labels_keep_stored_counts_right(monitor: Monitor) -> None:
+    t0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    preds = pd.DataFrame(
+        {
+            "event_id": [1, 2, 3],
+            "predicted": [1, 0, 1],
+            "region": ["eu", "eu", "us"],
+            "ts": [t0.isoformat()] * 3,
+        }
+    )
+    first = ingest(monitor.store, monitor.settings, "fraud", predictions=preds, now=t0)
+    assert (first.newly_counted, first.pending) == (0, 3)
+
+    late = pd.DataFrame(
+        {"event_id": [1, 2], "is_fraud": [1, 1], "ts": [(t0 + timedelta(hours=5)).isoformat()] * 2}
+    )
+    ingest(monitor.store, monitor.settings, "fraud", labels=late, now=t0 + timedelta(hours=5))
+    twice = ingest(
+        monitor.store, monitor.settings, "fraud", labels=late, now=t0 + timedelta(hours=6)
+    )
+    assert twice.duplicates == 2 and twice.newly_counted == 0
+    corrected = pd.DataFrame(
+        {"event_id": [2], "is_fraud": [0], "ts": [(t0 + timedelta(hours=7)).isoformat()]}
+    )
+    result = ingest(
+        monitor.store, monitor.settings, "fraud", labels=corrected, now=t0 + timedelta(hours=7)
+    )
+    counts = result.counts.counts
+    assert counts["all"].to_dict() == {"tp": 1, "fp": 0, "tn": 1, "fn": 0}
+    assert counts["region=eu"].to_dict() == {"tp": 1, "fp": 0, "tn": 1, "fn": 0}
+    assert result.pending == 1
+    with monitor.store.read() as session:
+        state = session.scalars(select(SliceState)).one()
+        assert (state.n_predictions, state.n_labeled) == (3, 2)
+        assert session.scalar(select(func.count()).select_from(SliceState)) == 1
+
+
+def test_ingest_rejects_a_batch_without_changing_the_state(monitor: Monitor) -> None:
+    preds = pd.DataFrame(
+        {"event_id": [1], "predicted": [1], "region": ["eu"], "ts": ["2026-11-28T00:00:00Z"]}
+    )
+    ingest(monitor.store, monitor.settings, "fraud", predictions=preds)
+    bad = pd.DataFrame({"event_id": [1], "is_fraud": [5], "ts": ["2026-11-28T01:00:00Z"]})
+    with pytest.raises(InvalidInputError, match=r"^label: got 5"):
+        ingest(monitor.store, monitor.settings, "fraud", labels=bad)
+    with monitor.store.read() as session:
+        assert session.scalars(select(SliceState)).one().n_labeled == 0
+
+
+def test_evaluate_cli_prints_json_and_joins_separate_labels(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    window = _production(1500, shift=0.0, seed=8)
+    window.drop(columns=["is_fraud"]).to_csv(tmp_path / "predictions.csv", index=False)
+    labels = window[["event_id", "is_fraud"]]
+    pd.concat([labels, labels.iloc[:10]]).to_parquet(tmp_path / "labels.parquet")
+    done = run_cli(
+        "--config",
+        str(tmp_path / "smote-monitor.yaml"),
+        "evaluate",
+        "-d",
+        "fraud",
+        "-p",
+        str(tmp_path / "predictions.csv"),
+        "--labels",
+        str(tmp_path / "labels.parquet"),
+        "--json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["n_rows"] == 1500 and out["n_labeled"] == 1500
+    assert out["drift"]["drifted"] is False
+    assert out["slices"][0]["slice"] == "all"
+    assert out["slices"][0]["tp"] + out["slices"][0]["fn"] == int(window["is_fraud"].sum())
+    table = run_cli(
+        "--config",
+        str(tmp_path / "smote-monitor.yaml"),
+        "evaluate",
+        "-d",
+        "fraud",
+        "-p",
+        str(tmp_path / "predictions.csv"),
+        cwd=tmp_path,
+    )
+    assert table.returncode == 0 and "feature drift" in table.stdout
+    missing = run_cli(
+        "--config",
+        str(tmp_path / "smote-monitor.yaml"),
+        "evaluate",
+        "-d",
+        "fraud",
+        "-p",
+        str(tmp_path / "nope.csv"),
+        cwd=tmp_path,
+    )
+    assert missing.returncode == 2 and "production: got" in missing.stderr
+    assert load_settings(tmp_path / "smote-monitor.yaml").datasets["fraud"].label_lookback == "1d"
