@@ -183,8 +183,14 @@ def _brute(
         fit_sq[rows] = np.einsum("ij,ij->i", c, c)
     q_c = X_query - centre
     query_sq = np.einsum("ij,ij->i", q_c, q_c)
-    query_m2 = (-2.0 * q_c).astype(np.float32)
-    fit_sq32 = fit_sq.astype(np.float32)
+    # [-2a, 1] · [b, ||b||²] = ||b||² − 2 a·b: one GEMM gives a row-shifted squared distance.
+    query_aug = np.empty((n_query, X_query.shape[1] + 1), dtype=np.float32)
+    query_aug[:, :-1] = -2.0 * q_c
+    query_aug[:, -1] = 1.0
+    del q_c
+    # Many queries revisit every fit block: build its float32 form once (4 bytes per value).
+    # A few queries against a large fit set (the near-duplicate check) build it per block.
+    fit_aug = _augment(X_fit, centre, fit_sq) if n_query >= 2 * QUERY_BLOCK else None
     slack = (1e-5 * (query_sq + float(fit_sq.max(initial=0.0))) + 1e-12).astype(np.float32)
     # With self excluded, the bound must leave one more candidate: the row itself.
     want = k + (0 if own is None else 1)
@@ -195,9 +201,8 @@ def _brute(
     query_block = max(16, min(QUERY_BLOCK, -(-n_query // workers)))
 
     def distances(rows: slice, cols: slice | NDArray[np.intp]) -> NDArray[np.float32]:
-        f = (X_fit[cols] - centre).astype(np.float32)
-        d = query_m2[rows] @ f.T
-        d += fit_sq32[cols]
+        f = fit_aug[cols] if fit_aug is not None else _augment(X_fit[cols], centre, fit_sq[cols])
+        d = query_aug[rows] @ f.T
         if categorical is not None:
             # Row constants matter once another term is added.
             d += query_sq[rows, None].astype(np.float32)
@@ -223,7 +228,7 @@ def _brute(
                 d = distances(rows, cols)
                 m = mask[:, : d.shape[1]]
                 np.less_equal(d, bound[:, None], out=m)
-                flat = np.flatnonzero(m)
+                flat = _flat_true(m)
                 rr, cc = np.divmod(flat, d.shape[1])
                 r_parts.append(rr)
                 c_parts.append(cc + cols.start)
@@ -245,6 +250,32 @@ def _brute(
             for rows in blocks:
                 run(rows)
     return dist, ind
+
+
+def _augment(
+    X: NDArray[np.floating], centre: NDArray[np.float64], sq: NDArray[np.float64]
+) -> NDArray[np.float32]:
+    out = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float32)
+    for rows in _blocks(X.shape[0], 65536):
+        out[rows, :-1] = X[rows] - centre
+    out[:, -1] = sq
+    return out
+
+
+def _flat_true(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
+    """Flat positions of True in a C-contiguous mask where True is rare.
+
+    Scanning the mask as 8-byte words is 8x fewer elements than ``np.flatnonzero``; only the
+    few non-zero words are expanded.
+    """
+    size = mask.size
+    if size % 8:
+        return np.flatnonzero(mask)
+    words = np.flatnonzero(mask.reshape(-1).view(np.uint64))
+    if words.size == 0:
+        return words
+    cells = (words[:, None] * 8 + np.arange(8)[None, :]).ravel()
+    return cells[mask.reshape(-1)[cells]]
 
 
 def _finish(

@@ -302,8 +302,8 @@ def test_float_strategy_below_current_ratio(data):
     with pytest.raises(
         ValueError,
         match=re.escape(
-            "sampling_strategy=0.1 asks for 6 rows of class 1, fewer than the 20 it has; an "
-            "over-sampler cannot remove rows. Use a float >= 0.3333."
+            "sampling_strategy=0.1 asks for 6 rows of class 1, which already has 20: it would "
+            "generate no row. Use a float of at least 0.35."
         ),
     ):
         sc.SMOTE(sampling_strategy=0.1).fit_resample(X, y)
