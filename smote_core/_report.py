@@ -113,7 +113,7 @@ class ResampleReport:
     peak_memory_bytes : int
         Peak resident memory (RSS) above its level at the start of the call: the kernel's
         high-water mark when the call set the process's peak, else 2 ms sampling (tracemalloc
-        off Linux).
+        off Linux). A small run can show 0: it reuses memory the process already holds.
     feature_schema : list of dict
         ``{"name": str, "dtype": str}`` per input column (``x0, x1, …`` for arrays).
     feature_schema_hash : str
