@@ -2,17 +2,19 @@
 
 Two exact back ends:
 
-* a k-d tree (:class:`scipy.spatial.cKDTree`, queried on every core) for few features, where it
-  prunes well;
-* a blocked brute force for many features: squared distances as ``||b||² − 2 a·b`` (the ``||a||²``
-  term does not change a row's ordering) through BLAS, on blocks small enough to stay in cache,
-  query blocks spread over every core. Instead of partially sorting every block, each query row
-  first gets an upper bound on its k-th distance from a strided subset of the fit rows; the full
-  scan then keeps only entries below that bound, so the final selection sorts a few hundred
-  candidates per row instead of every fit row.
+* a k-d tree (:class:`scipy.spatial.cKDTree`, queried on every core) for up to 8 features,
+  where it prunes well;
+* a blocked brute force for more features. Each query row first gets an upper bound on its
+  k-th distance from evenly spaced fit rows; then blocks of ``||b||² − 2 a·b`` (the ``||a||²``
+  row constant does not change the ordering) come from one float32 GEMM each on centred data,
+  and only entries under the bound plus a rounding slack survive. Blocks are small enough to
+  stay in a core's cache, and query blocks are spread over every core with BLAS pinned to one
+  thread per worker.
 
-The distances of the selected pairs are recomputed directly as ``||a − b||``, so they carry no
-cancellation error from the expanded formula.
+Survivors within the slack of each row's k-th screened value are measured again exactly, in
+float64 as ``||a − b||``, and ranked (ties by row index). The slack is far above float32's
+rounding of the screening formula, so the result is the float64 exact k-NN, not an
+approximation.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = ["CategoricalTerm", "kneighbors", "n_threads"]
 # (issue 3: cKDTree took 756 s where brute force took 31 s on 100k x 20 Gaussian points).
 KDTREE_MAX_FEATURES = 8
 # One screening block is QUERY_BLOCK x COL_BLOCK float32 = 512 KiB: it stays in a core's L2
-# (measured fastest among 64..1024 x 256..4096 on this 20-feature GEMM).
+# (fastest of the shapes measured here, 64..1024 x 256..4096, on a 20-feature GEMM).
 QUERY_BLOCK = 256
 COL_BLOCK = 512
 
@@ -200,9 +202,11 @@ def _brute(
     # Few queries (a near-duplicate sample) still spread over every core.
     query_block = max(16, min(QUERY_BLOCK, -(-n_query // workers)))
 
-    def distances(rows: slice, cols: slice | NDArray[np.intp]) -> NDArray[np.float32]:
+    def distances(
+        rows: slice, cols: slice | NDArray[np.intp], out: NDArray[np.float32] | None = None
+    ) -> NDArray[np.float32]:
         f = fit_aug[cols] if fit_aug is not None else _augment(X_fit[cols], centre, fit_sq[cols])
-        d = query_aug[rows] @ f.T
+        d = np.matmul(query_aug[rows], f.T, out=out)
         if categorical is not None:
             # Row constants matter once another term is added.
             d += query_sq[rows, None].astype(np.float32)
@@ -223,9 +227,12 @@ def _brute(
             bound = np.partition(distances(rows, sample), want - 1, axis=1)[:, want - 1]
             bound += 2 * slack[rows]
             mask = np.empty((n_rows, COL_BLOCK), dtype=bool)
+            # Reused per block: a fresh 512 KiB result each time costs an mmap and page faults.
+            buf = np.empty((n_rows, COL_BLOCK), dtype=np.float32)
             r_parts, c_parts, v_parts = [], [], []
             for cols in _blocks(n_fit, COL_BLOCK):
-                d = distances(rows, cols)
+                full = cols.stop - cols.start == COL_BLOCK
+                d = distances(rows, cols, buf if full else None)
                 m = mask[:, : d.shape[1]]
                 np.less_equal(d, bound[:, None], out=m)
                 flat = _flat_true(m)
@@ -271,7 +278,8 @@ def _flat_true(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
     size = mask.size
     if size % 8:
         return np.flatnonzero(mask)
-    words = np.flatnonzero(mask.reshape(-1).view(np.uint64))
+    # ``!= 0`` is vectorised; nonzero() of a bool array is faster than of a uint64 one.
+    words = np.flatnonzero(mask.reshape(-1).view(np.uint64) != 0)
     if words.size == 0:
         return words
     cells = (words[:, None] * 8 + np.arange(8)[None, :]).ravel()
