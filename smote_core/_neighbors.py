@@ -139,8 +139,6 @@ def kneighbors(
         algorithm = "kd_tree" if few else "brute"
     if algorithm == "kd_tree":
         return _kd_tree(X_fit, np.ascontiguousarray(X_query), k, own)
-    if own is not None and query_index is None and X_fit.shape[0] > 2 * COL_BLOCK:
-        return _brute_self(X_fit, k, categorical)
     return _brute(X_fit, np.ascontiguousarray(X_query), k, own, categorical)
 
 
@@ -258,104 +256,6 @@ def _brute(
         else:
             for rows in blocks:
                 run(rows)
-    return dist, ind
-
-
-def _brute_self(
-    X: NDArray[np.floating], k: int, categorical: CategoricalTerm | None
-) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    """All rows' k-NN among themselves, computing each pair of blocks once.
-
-    Distances are symmetric, so block (I, J) serves the rows of I (as computed) and the rows of J
-    (transposed): half the GEMM and screening work of :func:`_brute`. Row block I is
-    finished as soon as every pair touching it is done, which bounds the pending candidates.
-    """
-    from threadpoolctl import threadpool_limits
-
-    n = X.shape[0]
-    centre = X.mean(axis=0, dtype=np.float64)
-    sq = np.zeros(n, dtype=np.float64)
-    for rows in _blocks(n, 65536):
-        c = X[rows] - centre
-        sq[rows] = np.einsum("ij,ij->i", c, c)
-    # [-2a, 1, ||a||²] · [b, ||b||², 1] = ||a − b||², the same value from either side.
-    left = np.empty((n, X.shape[1] + 2), dtype=np.float32)
-    right = np.empty((n, X.shape[1] + 2), dtype=np.float32)
-    for rows in _blocks(n, 65536):
-        c = X[rows] - centre
-        left[rows, :-2] = -2.0 * c
-        right[rows, :-2] = c
-    left[:, -2], left[:, -1] = 1.0, sq
-    right[:, -2], right[:, -1] = sq, 1.0
-    slack = (1e-5 * (sq + float(sq.max(initial=0.0))) + 1e-12).astype(np.float32)
-    size = QUERY_BLOCK
-    blocks = list(_blocks(n, size))
-    n_sample = bound_sample_size(n, k + 1)
-    sample = np.linspace(0, n - 1, n_sample).astype(np.intp)
-    bound = np.empty(n, dtype=np.float32)
-    pending: list[list[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float32]]]] = [
-        [] for _ in blocks
-    ]
-    ind = np.empty((n, k), dtype=np.intp)
-    dist = np.empty((n, k), dtype=np.float64)
-
-    def block(
-        rows_i: slice, rows_j: slice | NDArray[np.intp], out: NDArray[np.float32] | None = None
-    ):
-        d = np.matmul(left[rows_i], right[rows_j].T, out=out)
-        if categorical is not None:
-            d += categorical.block(rows_i, rows_j).astype(np.float32)
-        return d
-
-    def bounds(b: int) -> None:
-        rows_i = blocks[b]
-        d = block(rows_i, sample)
-        d[sample[None, :] == np.arange(rows_i.start, rows_i.stop)[:, None]] = np.inf
-        bound[rows_i] = np.partition(d, k - 1, axis=1)[:, k - 1] + 2 * slack[rows_i]
-
-    def pairs(b: int) -> None:
-        rows_i = blocks[b]
-        buf = np.empty((rows_i.stop - rows_i.start, size), dtype=np.float32)
-        mask = np.empty(buf.shape, dtype=bool)
-        mask_t = np.empty(buf.shape, dtype=bool)
-        for b2 in range(b, len(blocks)):
-            rows_j = blocks[b2]
-            width = rows_j.stop - rows_j.start
-            full = width == size and buf.shape[0] == size
-            d = block(rows_i, rows_j, buf if full else None)
-            if b2 == b:
-                np.fill_diagonal(d, np.inf)
-            m = mask[: d.shape[0], :width] if full else np.empty(d.shape, dtype=bool)
-            np.less_equal(d, bound[rows_i][:, None], out=m)
-            flat = _flat_true(m)
-            r, c = np.divmod(flat, width)
-            pending[b].append((r, c + rows_j.start, d.ravel()[flat]))
-            if b2 == b:
-                continue
-            mt = mask_t[: d.shape[0], :width] if full else np.empty(d.shape, dtype=bool)
-            np.less_equal(d, bound[rows_j][None, :], out=mt)
-            flat = _flat_true(mt)
-            r, c = np.divmod(flat, width)
-            # Row c of block rows_j gains candidate column rows_i.start + r.
-            pending[b2].append((c, r + rows_i.start, d.ravel()[flat]))
-
-    def finish(b: int) -> None:
-        rows_i = blocks[b]
-        parts = pending[b]
-        pending[b] = []
-        r = np.concatenate([p[0] for p in parts])
-        c = np.concatenate([p[1] for p in parts])
-        v = np.concatenate([p[2] for p in parts])
-        ind[rows_i], dist[rows_i] = _finish(r, c, v, rows_i, k, slack, X, X, categorical)
-
-    workers = min(n_threads(), len(blocks))
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        list(pool.map(bounds, range(len(blocks))))
-        # map() yields in order: when pairs(b) is yielded every pairs(b' < b) has finished,
-        # so block b has all its candidates; finishing it here frees them while the workers
-        # go on with later blocks.
-        for b, _ in enumerate(pool.map(pairs, range(len(blocks)))):
-            finish(b)
     return dist, ind
 
 

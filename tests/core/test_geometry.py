@@ -128,25 +128,6 @@ def test_bounded_candidate_path_matches_brute_force(monkeypatch):
     assert not np.any(ind == idx[:, None])
 
 
-@pytest.mark.parametrize("with_categories", [False, True])
-def test_symmetric_self_search_matches_one_sided_search(monkeypatch, with_categories):
-    monkeypatch.setattr(_neighbors, "COL_BLOCK", 64)
-    monkeypatch.setattr(_neighbors, "QUERY_BLOCK", 48)
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(500, 11))
-    X[200:205] = X[7]  # exact duplicates: ties broken by row index on both paths
-    term = None
-    if with_categories:
-        codes = rng.integers(0, 3, size=(500, 2))
-        term = _neighbors.CategoricalTerm(codes, codes, 0.7)
-    d_sym, i_sym = _neighbors.kneighbors(X, 5, categorical=term)  # symmetric block pairs
-    d_one, i_one = _neighbors._brute(X, X, 5, np.arange(500), term)
-    np.testing.assert_array_equal(i_sym, i_one)
-    np.testing.assert_array_equal(d_sym, d_one)
-    if not with_categories:
-        np.testing.assert_allclose(d_sym, brute(X, 5, np.arange(500)), rtol=1e-9, atol=1e-12)
-
-
 def test_external_queries_keep_zero_distances():
     X = np.arange(20, dtype=float).reshape(10, 2)
     dist, ind = _neighbors.kneighbors(X, 1, X_query=X[[3, 7]], algorithm="brute")
