@@ -175,83 +175,123 @@ def _brute(
     from threadpoolctl import threadpool_limits
 
     n_fit, n_query = X_fit.shape[0], X_query.shape[0]
-    # Screening runs in float32 (twice the GEMM throughput) on centred data; every surviving
-    # candidate is then measured exactly in float64, and the slack below is far above the
-    # float32 rounding of the expanded formula, so the result is the exact float64 k-NN.
-    centre = X_fit.mean(axis=0, dtype=np.float64)
+    # Many queries: screening runs in float32 (twice the GEMM throughput) on centred data,
+    # built once. A few queries against many fit rows (the near-duplicate check): float64
+    # straight from X_fit, as converting it would cost more passes over memory than the GEMM.
+    # Either way every surviving candidate is then measured exactly in float64, and the slack
+    # is far above the screening's rounding, so the result is the exact float64 k-NN.
+    direct = n_query < 2 * QUERY_BLOCK
+    centre = np.zeros(X_fit.shape[1]) if direct else X_fit.mean(axis=0, dtype=np.float64)
     fit_sq = np.zeros(n_fit, dtype=np.float64)
     for rows in _blocks(n_fit, 65536):
-        c = X_fit[rows] - centre
-        fit_sq[rows] = np.einsum("ij,ij->i", c, c)
+        c = X_fit[rows] - centre if not direct else X_fit[rows]
+        fit_sq[rows] = np.einsum("ij,ij->i", c, c, dtype=np.float64)
     q_c = X_query - centre
-    query_sq = np.einsum("ij,ij->i", q_c, q_c)
+    query_sq = np.einsum("ij,ij->i", q_c, q_c, dtype=np.float64)
+    screen = np.float64 if direct else np.float32
     # [-2a, 1] · [b, ||b||²] = ||b||² − 2 a·b: one GEMM gives a row-shifted squared distance.
-    query_aug = np.empty((n_query, X_query.shape[1] + 1), dtype=np.float32)
+    query_aug = np.empty((n_query, X_query.shape[1] + 1), dtype=screen)
     query_aug[:, :-1] = -2.0 * q_c
     query_aug[:, -1] = 1.0
+    query_m2 = np.ascontiguousarray(query_aug[:, :-1])
     del q_c
-    # Many queries revisit every fit block: build its float32 form once (4 bytes per value).
-    # A few queries against a large fit set (the near-duplicate check) build it per block.
-    fit_aug = _augment(X_fit, centre, fit_sq) if n_query >= 2 * QUERY_BLOCK else None
-    slack = (1e-5 * (query_sq + float(fit_sq.max(initial=0.0))) + 1e-12).astype(np.float32)
+    fit_aug = None if direct else _augment(X_fit, centre, fit_sq)
+    slack = 1e-5 * (query_sq + float(fit_sq.max(initial=0.0))) + 1e-12
     # With self excluded, the bound must leave one more candidate: the row itself.
     want = k + (0 if own is None else 1)
     ind = np.empty((n_query, k), dtype=np.intp)
     dist = np.empty((n_query, k), dtype=np.float64)
     workers = n_threads()
-    # Few queries (a near-duplicate sample) still spread over every core.
-    query_block = max(16, min(QUERY_BLOCK, -(-n_query // workers)))
+    query_block = QUERY_BLOCK
 
     def distances(
-        rows: slice, cols: slice | NDArray[np.intp], out: NDArray[np.float32] | None = None
-    ) -> NDArray[np.float32]:
-        f = fit_aug[cols] if fit_aug is not None else _augment(X_fit[cols], centre, fit_sq[cols])
-        d = np.matmul(query_aug[rows], f.T, out=out)
+        rows: slice, cols: slice | NDArray[np.intp], out: NDArray[np.floating] | None = None
+    ) -> NDArray[np.floating]:
+        if fit_aug is not None:
+            d = np.matmul(query_aug[rows], fit_aug[cols].T, out=out)
+        else:
+            d = np.matmul(query_m2[rows], X_fit[cols].T.astype(np.float64, copy=False), out=out)
+            d += fit_sq[cols]
         if categorical is not None:
             # Row constants matter once another term is added.
-            d += query_sq[rows, None].astype(np.float32)
-            d += categorical.block(rows, cols).astype(np.float32)
+            d += query_sq[rows, None].astype(d.dtype)
+            d += categorical.block(rows, cols).astype(d.dtype)
         return d
+
+    def col_block_for(n_rows: int) -> int:
+        # Keep the block area constant: a few query rows get wider blocks, so the per-block
+        # Python overhead stays small next to the GEMM.
+        return max(COL_BLOCK, QUERY_BLOCK * COL_BLOCK // n_rows)
+
+    def bound_for(rows: slice) -> NDArray[np.floating]:
+        sample = np.linspace(0, n_fit - 1, bound_sample_size(n_fit, want)).astype(np.intp)
+        bound = np.partition(distances(rows, sample), want - 1, axis=1)[:, want - 1]
+        return bound + 2 * slack[rows]
+
+    Candidates = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.floating]]
+
+    def scan(rows: slice, span: slice, bound: NDArray[np.floating]) -> Candidates:
+        """Entries of fit rows ``span`` under each query row's bound."""
+        n_rows = rows.stop - rows.start
+        col_block = col_block_for(n_rows)
+        mask = np.empty((n_rows, col_block), dtype=bool)
+        # Reused per block: a fresh 512 KiB result each time costs an mmap and page faults.
+        buf = np.empty((n_rows, col_block), dtype=screen)
+        r_parts, c_parts, v_parts = [], [], []
+        for part in _blocks(span.stop - span.start, col_block):
+            cols = slice(span.start + part.start, span.start + part.stop)
+            full = cols.stop - cols.start == col_block
+            d = distances(rows, cols, buf if full else None)
+            m = mask[:, : d.shape[1]]
+            np.less_equal(d, bound[:, None], out=m)
+            flat = _flat_true(m)
+            rr, cc = np.divmod(flat, d.shape[1])
+            r_parts.append(rr)
+            c_parts.append(cc + cols.start)
+            v_parts.append(d.ravel()[flat])
+        return np.concatenate(r_parts), np.concatenate(c_parts), np.concatenate(v_parts)
+
+    def finish(rows: slice, parts: list[Candidates]) -> None:
+        r = np.concatenate([p[0] for p in parts])
+        c = np.concatenate([p[1] for p in parts])
+        v = np.concatenate([p[2] for p in parts])
+        if own is not None:
+            v[c == own[rows][r]] = np.inf
+        ind[rows], dist[rows] = _finish(r, c, v, rows, k, slack, X_fit, X_query, categorical)
 
     def run(rows: slice) -> None:
         n_rows = rows.stop - rows.start
-        if n_fit <= 2 * COL_BLOCK:
+        if n_fit <= 2 * col_block_for(n_rows):
             d = distances(rows, slice(0, n_fit))
             if own is not None:
                 d[np.arange(n_rows), own[rows]] = np.inf
             bound = np.partition(d, k - 1, axis=1)[:, k - 1] + 2 * slack[rows]
             r, c = np.nonzero(d <= bound[:, None])
-            v = d[r, c]
+            finish(rows, [(r, c, d[r, c])])
         else:
-            sample = np.linspace(0, n_fit - 1, bound_sample_size(n_fit, want)).astype(np.intp)
-            bound = np.partition(distances(rows, sample), want - 1, axis=1)[:, want - 1]
-            bound += 2 * slack[rows]
-            mask = np.empty((n_rows, COL_BLOCK), dtype=bool)
-            # Reused per block: a fresh 512 KiB result each time costs an mmap and page faults.
-            buf = np.empty((n_rows, COL_BLOCK), dtype=np.float32)
-            r_parts, c_parts, v_parts = [], [], []
-            for cols in _blocks(n_fit, COL_BLOCK):
-                full = cols.stop - cols.start == COL_BLOCK
-                d = distances(rows, cols, buf if full else None)
-                m = mask[:, : d.shape[1]]
-                np.less_equal(d, bound[:, None], out=m)
-                flat = _flat_true(m)
-                rr, cc = np.divmod(flat, d.shape[1])
-                r_parts.append(rr)
-                c_parts.append(cc + cols.start)
-                v_parts.append(d.ravel()[flat])
-            r, c, v = np.concatenate(r_parts), np.concatenate(c_parts), np.concatenate(v_parts)
-            if own is not None:
-                v[c == own[rows][r]] = np.inf
-        ind[rows], dist[rows] = _finish(r, c, v, rows, k, slack, X_fit, X_query, categorical)
+            finish(rows, [scan(rows, slice(0, n_fit), bound_for(rows))])
 
     blocks = list(_blocks(n_query, query_block))
-    workers = min(workers, len(blocks))
     # One BLAS thread per worker: OpenBLAS's own threading on these thin GEMMs was measured
     # 2-4x slower than one single-threaded GEMM per core.
     with threadpool_limits(limits=1, user_api="blas"):
-        if workers > 1:
+        if len(blocks) == 1 and workers > 1 and n_fit > 2 * workers * col_block_for(n_query):
+            # One block of queries against many fit rows: split the fit rows instead.
+            rows = blocks[0]
+            bound = bound_for(rows)
+            spans = [
+                slice(int(lo), int(hi))
+                for lo, hi in zip(
+                    np.linspace(0, n_fit, workers + 1)[:-1],
+                    np.linspace(0, n_fit, workers + 1)[1:],
+                    strict=True,
+                )
+            ]
             with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(lambda span: scan(rows, span, bound), spans))
+            finish(rows, parts)
+        elif min(workers, len(blocks)) > 1:
+            with ThreadPoolExecutor(min(workers, len(blocks))) as pool:
                 list(pool.map(run, blocks))
         else:
             for rows in blocks:
@@ -289,15 +329,15 @@ def _flat_true(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
 def _finish(
     r: NDArray[np.intp],
     c: NDArray[np.intp],
-    v: NDArray[np.float32],
+    v: NDArray[np.floating],
     rows: slice,
     k: int,
-    slack: NDArray[np.float32],
+    slack: NDArray[np.float64],
     X_fit: NDArray[np.floating],
     X_query: NDArray[np.floating],
     categorical: CategoricalTerm | None,
 ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    """From screened candidates (row r, column c, float32 value v), the exact top k per row."""
+    """From screened candidates (row r, column c, screening value v), the exact top k per row."""
     n_rows = rows.stop - rows.start
     # Candidates into a padded (row, slot) table; a stable radix sort on the small row ids.
     order = np.argsort(r.astype(np.uint16), kind="stable")
@@ -306,7 +346,7 @@ def _finish(
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     slot = np.arange(r.shape[0]) - starts[r]
     width = int(counts.max())
-    values = np.full((n_rows, width), np.inf, dtype=np.float32)
+    values = np.full((n_rows, width), np.inf, dtype=v.dtype)
     values[r, slot] = v
     cols = np.zeros((n_rows, width), dtype=np.intp)
     cols[r, slot] = c

@@ -20,10 +20,11 @@ __all__ = ["Provenance", "ResampleReport"]
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.95, 1.0)
 #: Synthetic rows listed in ``ResampleReport.provenance_sample``.
 PROVENANCE_SAMPLE = 100
-#: Synthetic rows whose closest real row is searched for the near-duplicate ratio; all of them
-#: when ``n_synthetic * n_real`` is at most ``NEAR_DUPLICATE_EXACT_PAIRS``.
-NEAR_DUPLICATE_SAMPLE = 256
-NEAR_DUPLICATE_EXACT_PAIRS = 20_000_000
+#: Budget of (synthetic, real) pairs for the near-duplicate ratio: every synthetic row is
+#: checked when ``n_synthetic * n_real`` fits, otherwise ``budget // n_real`` rows (at least
+#: ``NEAR_DUPLICATE_MIN_SAMPLE``) spread evenly over the synthetic block.
+NEAR_DUPLICATE_PAIRS = 20_000_000
+NEAR_DUPLICATE_MIN_SAMPLE = 64
 #: Default near-duplicate threshold, as a share of the median interpolation-pair distance.
 NEAR_DUPLICATE_SHARE = 0.01
 
@@ -275,10 +276,11 @@ def near_duplicates(
     from ._neighbors import kneighbors
 
     n_syn = X_synthetic.shape[0]
-    if n_syn * X_real.shape[0] <= NEAR_DUPLICATE_EXACT_PAIRS:
+    size = max(NEAR_DUPLICATE_MIN_SAMPLE, NEAR_DUPLICATE_PAIRS // max(1, X_real.shape[0]))
+    if n_syn <= size:
         sample = X_synthetic
     else:
-        sample = X_synthetic[np.linspace(0, n_syn - 1, NEAR_DUPLICATE_SAMPLE).astype(np.intp)]
+        sample = X_synthetic[np.linspace(0, n_syn - 1, size).astype(np.intp)]
     dist, _ = kneighbors(X_real, 1, X_query=sample)
     return float(np.mean(dist[:, 0] <= threshold)), int(sample.shape[0])
 

@@ -128,6 +128,20 @@ def test_bounded_candidate_path_matches_brute_force(monkeypatch):
     assert not np.any(ind == idx[:, None])
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_few_external_queries_against_many_rows(monkeypatch, workers):
+    # The near-duplicate shape: float64 screening, fit rows split over the workers.
+    monkeypatch.setattr(_neighbors, "COL_BLOCK", 64)
+    monkeypatch.setattr(_neighbors, "n_threads", lambda: workers)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 9)) + 50.0
+    Q = np.vstack([X[:5], rng.normal(size=(35, 9)) + 50.0])
+    dist, ind = _neighbors.kneighbors(X, 3, X_query=Q, algorithm="brute")
+    full = np.sqrt(((Q[:, None, :] - X[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(dist, np.sort(full, axis=1)[:, :3], rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(ind[:5, 0], np.arange(5))
+
+
 def test_external_queries_keep_zero_distances():
     X = np.arange(20, dtype=float).reshape(10, 2)
     dist, ind = _neighbors.kneighbors(X, 1, X_query=X[[3, 7]], algorithm="brute")
