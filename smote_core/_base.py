@@ -24,7 +24,7 @@ from ._report import (
 )
 from ._validation import Constraint, validate_params
 
-__all__ = ["BaseSampler", "Result", "fill_synthetic"]
+__all__ = ["BaseSampler", "Result", "copy_rows", "fill_synthetic"]
 
 # Rows filled per task when writing synthetic rows into the preallocated output.
 FILL_CHUNK = 32768
@@ -203,6 +203,25 @@ class BaseSampler:
         info: InputInfo,
     ) -> Result:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+def copy_rows(out: NDArray[Any], X: NDArray[Any], workers: int) -> None:
+    """Copy ``X`` into ``out[:len(X)]`` in chunks over ``workers`` threads.
+
+    The output is freshly allocated, so the copy is mostly first-touch page faults, which
+    proceed in parallel on several cores.
+    """
+
+    def copy(lo: int) -> None:
+        hi = min(lo + 4 * FILL_CHUNK, X.shape[0])
+        out[lo:hi] = X[lo:hi]
+
+    chunks = range(0, X.shape[0], 4 * FILL_CHUNK)
+    if workers > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(copy, chunks))
+    else:
+        out[: X.shape[0]] = X
 
 
 def fill_synthetic(

@@ -125,12 +125,15 @@ class BorderlineSMOTE(BaseOverSampler):
         for code, label, n_gen in self._targets(classes):
             idx = np.flatnonzero(codes == code)
             check_total_size(name, "m_neighbors", m, X.shape[0])
+            if self.kind == "borderline-1":
+                # Checked before the danger search: a class too small for k is a setting error
+                # even when, on this data, none of its rows happens to be in danger.
+                check_class_size(name, "k_neighbors", k, label, idx.shape[0])
             danger = idx[danger_mask(X, codes, idx, code, m)]
             if danger.size == 0:
                 continue
             self.in_danger_indices_[label] = danger
             if self.kind == "borderline-1":
-                check_class_size(name, "k_neighbors", k, label, idx.shape[0])
                 local = np.searchsorted(idx, danger)
                 dist, nn_local = kneighbors(X[idx], k, query_index=local)
                 nn = idx[nn_local]

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ._base import BaseSampler, Result, fill_synthetic
+from ._base import BaseSampler, Result, copy_rows, fill_synthetic
 from ._input import InputInfo
 from ._neighbors import kneighbors, n_threads
 from ._report import Provenance
@@ -98,7 +98,7 @@ class BaseOverSampler(BaseSampler):
         parent, neighbor, gap, distance, syn_codes = self._plan(X, codes, classes, rng)
         n, n_syn = X.shape[0], parent.shape[0]
         out = self._allocate(X, n + n_syn)
-        out[:n] = X
+        copy_rows(out, X, n_threads())
         self._fill(out, n, X, parent, neighbor, gap, syn_codes, codes, rng)
         prov = Provenance(np.arange(n, n + n_syn), parent, neighbor, gap, distance)
         return Result(out, None, syn_codes, prov)

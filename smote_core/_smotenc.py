@@ -209,7 +209,7 @@ class SMOTENC(BaseOverSampler):
                 found = [j for j, v in enumerate(values) if v]
             elif values and all(isinstance(v, str | np.str_) for v in values):
                 names = [str(c) for c in (info.columns or [])]
-                unknown = [v for v in values if v not in names]
+                unknown = [str(v) for v in values if v not in names]
                 if unknown:
                     raise ValueError(
                         f"categorical_features names {unknown}, which are not columns of X."

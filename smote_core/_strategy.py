@@ -35,7 +35,8 @@ def resolve_over_sampling(
     Parameters
     ----------
     strategy : float, str, dict or callable
-        float α (binary only): the minority grows to ``int(α · n_majority)``; 'auto' and
+        float α (binary only): the minority grows to ``int(α · n_majority)``, an error when
+        that adds no row; 'auto' and
         'not majority': every class but the majority grows to the majority count; 'minority':
         only the minority; 'not minority': every class but the minority; 'all': every class;
         dict (or a callable of y returning one): desired total rows per class.
@@ -77,11 +78,12 @@ def resolve_over_sampling(
         )
     out = {c: int(n_major * float(strategy) - n) for c, n in stats.items() if c != major}
     for c, n in out.items():
-        if n < 0:
+        if n <= 0:
+            # As imbalanced-learn: a float that adds no row is an error, not a silent no-op.
             raise ValueError(
                 f"sampling_strategy={strategy} asks for {int(n_major * float(strategy))} rows "
-                f"of class {c!r}, fewer than the {stats[c]} it has; an over-sampler cannot "
-                f"remove rows. Use a float >= {stats[c] / n_major:.4g}."
+                f"of class {c!r}, which already has {stats[c]}: it would generate no row. Use "
+                f"a float of at least {(stats[c] + 1) / n_major:.4g}."
             )
     return out
 

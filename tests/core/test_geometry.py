@@ -1,0 +1,149 @@
+"""Synthetic rows are where the provenance says, and neighbours are the true nearest ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import smote_core as sc
+from smote_core import _neighbors
+
+from ._data import blobs
+
+
+def k_nearest_bound(X: np.ndarray, parent: np.ndarray, pool: np.ndarray, k: int) -> np.ndarray:
+    """k-th smallest distance from each parent to the pool rows (the parent itself excluded)."""
+    d = np.sqrt(((X[parent][:, None, :] - X[pool][None, :, :]) ** 2).sum(axis=2))
+    d[parent[:, None] == pool[None, :]] = np.inf
+    return np.sort(d, axis=1)[:, k - 1]
+
+
+@pytest.mark.parametrize("n_features", [2, 12])  # k-d tree and brute force
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: sc.SMOTE(k_neighbors=4, random_state=3),
+        lambda: sc.ADASYN(n_neighbors=4, random_state=3),
+        lambda: sc.BorderlineSMOTE(k_neighbors=4, random_state=3),
+        lambda: sc.SMOTENC([0], k_neighbors=4, random_state=3),
+    ],
+    ids=["SMOTE", "ADASYN", "Borderline-1", "SMOTENC"],
+)
+def test_synthetic_rows_lie_on_recorded_segment_to_a_k_nearest_neighbour(make, dtype, n_features):
+    X, y = blobs((150, 45, 30), n_features=n_features, seed=4)
+    X = X.astype(dtype)
+    sampler = make()
+    if isinstance(sampler, sc.SMOTENC):
+        X[:, 0] = np.round(X[:, 0])  # one categorical feature
+    X_res, y_res = sampler.fit_resample(X, y)
+    prov = sampler.provenance_
+    assert len(prov) == len(y_res) - len(y) > 0
+    np.testing.assert_array_equal(prov.row, np.arange(len(y), len(y_res)))
+    assert np.all((prov.gap >= 0) & (prov.gap < 1))
+    # Same class for parent, neighbour and synthetic row.
+    np.testing.assert_array_equal(y[prov.parent], y_res[prov.row])
+    np.testing.assert_array_equal(y[prov.neighbor], y[prov.parent])
+    cont = slice(1, None) if isinstance(sampler, sc.SMOTENC) else slice(None)
+    Xc = X[:, cont].astype(np.float64)
+    expected = Xc[prov.parent] + prov.gap[:, None] * (Xc[prov.neighbor] - Xc[prov.parent])
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(X_res[prov.row][:, cont].astype(np.float64), expected, atol=tol)
+    if isinstance(sampler, sc.SMOTENC):
+        return  # its neighbours use the categorical distance, checked in test_smotenc
+    for label in np.unique(y_res[prov.row]):
+        sel = y_res[prov.row] == label
+        pool = np.flatnonzero(y == label)
+        bound = k_nearest_bound(X.astype(np.float64), prov.parent[sel], pool, 4)
+        dist = np.linalg.norm(
+            X[prov.neighbor[sel]].astype(np.float64) - X[prov.parent[sel]].astype(np.float64),
+            axis=1,
+        )
+        assert np.all(dist <= bound * (1 + 1e-5) + 1e-9)
+        np.testing.assert_allclose(prov.distance[sel], dist, rtol=1e-5)
+
+
+def test_borderline_parents_are_danger_rows():
+    X, y = blobs((200, 60), n_features=4, seed=8)
+    sampler = sc.BorderlineSMOTE(m_neighbors=10, random_state=0)
+    sampler.fit_resample(X, y)
+    danger = sampler.in_danger_indices_[1]
+    assert set(sampler.provenance_.parent.tolist()) <= set(danger.tolist())
+    d = np.linalg.norm(X[danger][:, None] - X[None], axis=2)
+    d[np.arange(len(danger)), danger] = np.inf
+    nn = np.argsort(d, axis=1, kind="stable")[:, :10]
+    n_other = (y[nn] != 1).sum(axis=1)
+    assert np.all((n_other >= 5) & (n_other < 10))
+
+
+def test_borderline2_steps_towards_other_classes_stay_on_own_side():
+    X, y = blobs((200, 60), n_features=4, seed=8)
+    sampler = sc.BorderlineSMOTE(kind="borderline-2", random_state=0)
+    sampler.fit_resample(X, y)
+    prov = sampler.provenance_
+    other = y[prov.neighbor] != y[prov.parent]
+    assert other.any()
+    assert np.all(prov.gap[other] < 0.5)
+
+
+def brute(X, k, query_index):
+    d = np.sqrt(((X[query_index][:, None, :] - X[None, :, :]) ** 2).sum(axis=2))
+    d[np.arange(len(query_index)), query_index] = np.inf
+    return np.sort(d, axis=1)[:, :k]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    X=arrays(
+        np.float64,
+        st.tuples(st.integers(12, 60), st.integers(1, 6)),
+        elements=st.floats(-100, 100, allow_nan=False, width=32),
+    ),
+    k=st.integers(1, 5),
+    algorithm=st.sampled_from(["kd_tree", "brute"]),
+)
+def test_kneighbors_distances_equal_brute_force(X, k, algorithm):
+    idx = np.arange(0, X.shape[0], 2)
+    dist, ind = _neighbors.kneighbors(X, k, query_index=idx, algorithm=algorithm)
+    np.testing.assert_allclose(dist, brute(X, k, idx), rtol=1e-9, atol=1e-9)
+    assert not np.any(ind == idx[:, None])
+    np.testing.assert_allclose(
+        np.linalg.norm(X[ind] - X[idx][:, None, :], axis=2), dist, rtol=1e-9, atol=1e-9
+    )
+
+
+def test_bounded_candidate_path_matches_brute_force(monkeypatch):
+    # Small blocks force the bound-then-scan path on a small problem.
+    monkeypatch.setattr(_neighbors, "COL_BLOCK", 64)
+    monkeypatch.setattr(_neighbors, "QUERY_BLOCK", 32)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(700, 15))
+    X[100:110] = X[5]  # exact duplicates
+    idx = np.arange(0, 700, 3)
+    dist, ind = _neighbors.kneighbors(X, 6, query_index=idx, algorithm="brute")
+    np.testing.assert_allclose(dist, brute(X, 6, idx), rtol=1e-9, atol=1e-12)
+    assert not np.any(ind == idx[:, None])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_few_external_queries_against_many_rows(monkeypatch, workers):
+    # The near-duplicate shape: float64 screening, fit rows split over the workers.
+    monkeypatch.setattr(_neighbors, "COL_BLOCK", 64)
+    monkeypatch.setattr(_neighbors, "n_threads", lambda: workers)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 9)) + 50.0
+    Q = np.vstack([X[:5], rng.normal(size=(35, 9)) + 50.0])
+    dist, ind = _neighbors.kneighbors(X, 3, X_query=Q, algorithm="brute")
+    full = np.sqrt(((Q[:, None, :] - X[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(dist, np.sort(full, axis=1)[:, :3], rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(ind[:5, 0], np.arange(5))
+
+
+def test_external_queries_keep_zero_distances():
+    X = np.arange(20, dtype=float).reshape(10, 2)
+    dist, ind = _neighbors.kneighbors(X, 1, X_query=X[[3, 7]], algorithm="brute")
+    np.testing.assert_array_equal(ind[:, 0], [3, 7])
+    np.testing.assert_array_equal(dist[:, 0], [0.0, 0.0])

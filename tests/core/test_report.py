@@ -1,0 +1,166 @@
+"""ResampleReport: contents, JSON round trip, schema hash, near duplicates, provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import smote_core as sc
+
+from ._data import blobs
+
+
+@pytest.fixture
+def fitted():
+    X, y = blobs((150, 40, 30), seed=9)
+    sampler = sc.SMOTE(random_state=3)
+    X_res, y_res = sampler.fit_resample(X, y)
+    return sampler, X, y, X_res, y_res
+
+
+def test_report_contents(fitted):
+    sampler = fitted[0]
+    r = sampler.report_
+    assert r.variant == "SMOTE"
+    assert r.seed == 3 and r.params["random_state"] == 3 and r.params["k_neighbors"] == 5
+    assert r.class_counts_before == {"0": 150, "1": 40, "2": 30}
+    assert r.class_counts_after == {"0": 150, "1": 150, "2": 150}
+    assert r.n_samples_before == 220 and r.n_samples_after == 450
+    assert r.n_synthetic == 230 and r.n_removed == 0
+    assert r.synthetic_ratio == pytest.approx(230 / 450)
+    # Small runs may reuse memory the process already holds: RSS need not grow.
+    assert r.duration_seconds > 0 and r.peak_memory_bytes >= 0
+    q = r.neighbor_distance_quantiles
+    assert list(q) == ["0.0", "0.25", "0.5", "0.75", "0.95", "1.0"]
+    expected = np.quantile(sampler.provenance_.distance, [0, 0.25, 0.5, 0.75, 0.95, 1])
+    np.testing.assert_allclose(list(q.values()), expected)
+    assert r.near_duplicate_threshold == pytest.approx(0.01 * q["0.5"])
+
+
+def test_to_dict_is_plain_json_and_round_trips(fitted):
+    sampler = fitted[0]
+    data = sampler.report_.to_dict()
+    text = json.dumps(data)
+    back = sc.ResampleReport.from_dict(json.loads(text))
+    assert back == sampler.report_
+
+
+def test_from_dict_rejects_unknown_fields(fitted):
+    data = fitted[0].report_.to_dict()
+    data["colour"] = "red"
+    with pytest.raises(ValueError, match=r"Unknown ResampleReport field\(s\): \['colour'\]"):
+        sc.ResampleReport.from_dict(data)
+
+
+def test_params_are_json_safe_for_generators_callables_and_nested_samplers():
+    X, y = blobs((60, 20), seed=0)
+
+    def grow(y):
+        return {1: 50}
+
+    sampler = sc.SMOTETomek(
+        smote=sc.SMOTE(sampling_strategy=grow, random_state=np.random.default_rng(1)),
+        random_state=np.random.default_rng(2),
+    )
+    sampler.fit_resample(X, y)
+    params = json.loads(json.dumps(sampler.report_.to_dict()))["params"]
+    assert params["random_state"] == "Generator"
+    assert params["smote"]["variant"] == "SMOTE"
+    assert params["smote"]["params"]["sampling_strategy"].endswith("grow")
+    assert sampler.report_.seed is None
+
+
+def test_schema_and_hash():
+    X, y = blobs((60, 20), seed=0)
+    frame = pd.DataFrame(X, columns=["amount", "age", "score"])
+    s1 = sc.SMOTE(random_state=0)
+    s1.fit_resample(frame, y)
+    schema = s1.report_.feature_schema
+    assert schema == [
+        {"name": "amount", "dtype": "float64"},
+        {"name": "age", "dtype": "float64"},
+        {"name": "score", "dtype": "float64"},
+    ]
+    canonical = json.dumps([[c["name"], c["dtype"]] for c in schema], separators=(",", ":"))
+    assert s1.report_.feature_schema_hash == hashlib.sha256(canonical.encode()).hexdigest()
+    s2 = sc.SMOTE(random_state=5)
+    s2.fit_resample(frame.iloc[:, :], y)
+    assert s2.report_.feature_schema_hash == s1.report_.feature_schema_hash
+    s3 = sc.SMOTE(random_state=0)
+    s3.fit_resample(frame.astype({"age": np.float32}), y)
+    assert s3.report_.feature_schema_hash != s1.report_.feature_schema_hash
+    s4 = sc.SMOTE(random_state=0)
+    s4.fit_resample(X, y)
+    assert [c["name"] for c in s4.report_.feature_schema] == ["x0", "x1", "x2"]
+
+
+def test_near_duplicate_ratio_matches_brute_force():
+    X, y = blobs((100, 30), seed=1)
+    X[100:103] = X[100]  # duplicates make exact near-duplicate synthetic rows
+    sampler = sc.SMOTE(random_state=0, near_duplicate_threshold=0.05)
+    X_res, _ = sampler.fit_resample(X, y)
+    syn = X_res[len(X) :]
+    d = np.sqrt(((syn[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    r = sampler.report_
+    assert r.near_duplicate_sample_size == len(syn)
+    assert r.near_duplicate_ratio == pytest.approx(np.mean(d <= 0.05))
+    assert r.near_duplicate_ratio > 0
+
+
+@pytest.mark.parametrize(("threshold", "ratio"), [(1e9, 1.0), (0.0, 0.0)])
+def test_near_duplicate_threshold_extremes(threshold, ratio):
+    X, y = blobs((100, 30), seed=1)
+    sampler = sc.SMOTE(random_state=0, near_duplicate_threshold=threshold)
+    sampler.fit_resample(X, y)
+    assert sampler.report_.near_duplicate_ratio == ratio
+    assert sampler.report_.near_duplicate_threshold == threshold
+
+
+def test_provenance_sample_is_bounded_and_consistent():
+    X, y = blobs((400, 30), seed=2)
+    sampler = sc.SMOTE(random_state=0)
+    sampler.fit_resample(X, y)
+    sample = sampler.report_.provenance_sample
+    prov = sampler.provenance_
+    assert len(prov) == 370 and len(sample) == 100
+    rows = {int(r): i for i, r in enumerate(prov.row)}
+    for entry in sample:
+        i = rows[entry["row"]]
+        assert entry["parent"] == prov.parent[i] and entry["neighbor"] == prov.neighbor[i]
+        assert entry["gap"] == prov.gap[i] and entry["distance"] == prov.distance[i]
+
+
+def test_cleaner_report():
+    X, y = blobs((120, 40), seed=2)
+    sampler = sc.TomekLinks(sampling_strategy="all")
+    X_res, _ = sampler.fit_resample(X, y)
+    r = sampler.report_
+    assert r.n_synthetic == 0 and r.synthetic_ratio == 0.0
+    assert r.n_removed == len(X) - len(X_res) > 0
+    assert r.near_duplicate_ratio is None and r.neighbor_distance_quantiles == {}
+    assert sum(r.class_counts_after.values()) == len(X_res)
+
+
+def test_memory_measure_leaves_tracemalloc_alone():
+    X, y = blobs((60, 20), seed=0)
+    sc.SMOTE(random_state=0).fit_resample(X, y)
+    assert not tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        sc.SMOTE(random_state=0).fit_resample(X, y)
+        assert tracemalloc.is_tracing()
+    finally:
+        tracemalloc.stop()
+
+
+def test_peak_memory_covers_the_output():
+    # 1M synthetic rows x 8 float64 = 64 MB, far above malloc's reuse of freed memory.
+    X, y = blobs((300, 100), n_features=8, seed=0)
+    sampler = sc.SMOTE(sampling_strategy={1: 1_000_100}, random_state=0)
+    X_res, _ = sampler.fit_resample(X, y)
+    assert sampler.report_.peak_memory_bytes >= 0.9 * X_res[len(X) :].nbytes
