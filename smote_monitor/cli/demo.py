@@ -12,7 +12,8 @@ def demo(
     ctx: typer.Context,
     seed: int = typer.Option(0, "--seed", help="Seed of the split and of SMOTE."),
 ) -> None:
-    """Record a SMOTE run on real loan data (modeldata::lending_club, 5 % bad loans) and show it.
+    """Record a SMOTE run on real loan data (modeldata::lending_club, 5 % bad loans), then
+    evaluate two production windows against it: as served, and with interest rates raised.
 
     Uses the configured store: without a config, the embedded SQLite file ./smote-monitor.db.
     Running it again with the same seed records nothing new (the run_key is idempotent).
@@ -34,3 +35,21 @@ def demo(
     runs_show(ctx, run_id=result.run_id, as_json=False)
     console.print()
     runs_list(ctx, dataset=None, status=None, limit=10, as_json=False)
+    for window in result.windows:
+        console.print()
+        drifted = [r.feature for r in window.drift.features if r.drifted]
+        overall = next(m for m in window.slices if m.slice == "all")
+        console.print(
+            f"[bold]window {window.window}[/]: {window.n_rows:,} loans; drifted features: "
+            f"{', '.join(drifted) or 'none'} ({window.drift.share:.0%}); minority recall "
+            f"{overall.recall.value:.3f} [{overall.recall.lower:.3f}, {overall.recall.upper:.3f}]"
+            f" over {overall.support} bad loans"
+        )
+        weak = [
+            m.slice
+            for m in window.slices
+            if m.sufficient and m.recall.upper is not None and m.recall.upper < 0.8
+        ]
+        if weak:
+            console.print(f"  slices whose recall is surely below 0.80: {', '.join(weak)}")
+    console.print("\nnext: `smote-monitor evaluate --help` to score your own production data")

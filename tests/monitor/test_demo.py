@@ -14,6 +14,9 @@ def test_demo_records_one_real_run_on_the_default_store_and_is_idempotent(tmp_pa
     assert "modeldata::lending_club" in first.stdout
     assert "class counts before {'0': 7005, '1': 388}" in first.stdout
     assert (tmp_path / "smote-monitor.db").exists()
+    # the rate rise is caught as drift of int_rate, the window as served is not drifted
+    assert "window served: 2,464 loans; drifted features: none" in first.stdout
+    assert "window rates+4pp: 2,464 loans; drifted features: int_rate" in first.stdout
 
     again = run_cli("demo", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
