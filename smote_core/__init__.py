@@ -20,7 +20,7 @@ from ._adasyn import ADASYN
 from ._borderline import BorderlineSMOTE
 from ._cleaning import EditedNearestNeighbours, TomekLinks
 from ._combine import SMOTEENN, SMOTETomek
-from ._report import Provenance, ResampleReport
+from ._report import Measure, Provenance, ResampleReport, jsonable, schema_hash
 from ._smote import SMOTE
 from ._smotenc import SMOTENC
 from ._validation import InvalidParameterError
@@ -33,8 +33,11 @@ __all__ = [
     "BorderlineSMOTE",
     "EditedNearestNeighbours",
     "InvalidParameterError",
+    "Measure",
     "Provenance",
     "ResampleReport",
     "SMOTETomek",
     "TomekLinks",
+    "jsonable",
+    "schema_hash",
 ]

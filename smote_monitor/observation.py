@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import time
-import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from smote_core import Measure, jsonable, schema_hash
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.leakage import row_hashes
 from smote_monitor.records import KNOWN_VARIANTS
 
 AUDIT_SAMPLE_MAX = 200
 """Provenance rows kept with a run for audit; the full arrays stay on the sampler."""
-
-
-@dataclass
-class Measurement:
-    duration_seconds: float = 0.0
-    peak_memory_bytes: int | None = None
-
-
-@contextmanager
-def measure() -> Iterator[Measurement]:
-    """Wall time and peak Python-heap memory (tracemalloc sees numpy's buffers too)."""
-    measurement = Measurement()
-    started_tracing = not tracemalloc.is_tracing()
-    if started_tracing:
-        tracemalloc.start()
-    tracemalloc.reset_peak()
-    baseline, _ = tracemalloc.get_traced_memory()
-    start = time.perf_counter()
-    try:
-        yield measurement
-    finally:
-        measurement.duration_seconds = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        measurement.peak_memory_bytes = max(peak - baseline, 0)
-        if started_tracing:
-            tracemalloc.stop()
 
 
 def class_counts(y: Any) -> dict[str, int]:
@@ -66,39 +33,10 @@ def feature_schema(X: Any) -> list[dict[str, str]]:
     return [{"name": f"x{i}", "dtype": str(array.dtype)} for i in range(width)]
 
 
-def schema_hash(schema: list[dict[str, str]]) -> str:
-    canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _json_scalar(value: Any) -> Any:
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, np.generic):
-        return _json_scalar(value.item())
-    if isinstance(value, dict):
-        return {
-            str(k): _json_scalar(v)
-            for k, v in value.items()
-            if v is None or isinstance(v, str | bool | int | float | np.generic)
-        }
-    if isinstance(value, list | tuple):
-        return [
-            _json_scalar(v)
-            for v in value
-            if v is None or isinstance(v, str | bool | int | float | np.generic)
-        ]
-    if isinstance(value, Callable):  # type: ignore[arg-type]
-        return getattr(value, "__qualname__", repr(value))
-    return repr(value)
-
-
 def sampler_params(sampler: Any) -> dict[str, Any]:
     get_params = getattr(sampler, "get_params", None)
     raw = get_params(deep=False) if callable(get_params) else dict(vars(sampler))
-    return {str(k): _json_scalar(v) for k, v in raw.items() if not str(k).endswith("_")}
+    return {str(k): jsonable(v) for k, v in raw.items() if not str(k).endswith("_")}
 
 
 def variant_of(sampler: Any) -> str:
@@ -131,7 +69,7 @@ def describe_resampling(
     params: dict[str, Any],
     variant: str,
     report: dict[str, Any] | None = None,
-    measurement: Measurement | None = None,
+    measurement: Measure | None = None,
 ) -> dict[str, Any]:
     """The run-record fields of one resampling.
 
@@ -167,7 +105,7 @@ def describe_resampling(
     }
     if measurement is not None:
         if fields["duration_seconds"] is None:
-            fields["duration_seconds"] = measurement.duration_seconds
+            fields["duration_seconds"] = measurement.duration
         if fields["peak_memory_bytes"] is None:
-            fields["peak_memory_bytes"] = measurement.peak_memory_bytes
+            fields["peak_memory_bytes"] = measurement.peak
     return fields

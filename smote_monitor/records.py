@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from smote_monitor.config import DATASET_NAME_EXPECTED, DATASET_NAME_PATTERN
 from smote_monitor.errors import InvalidInputError
@@ -49,7 +57,6 @@ TEXT_MAX = 20_000
 Count = Annotated[int, Field(ge=0, strict=True)]
 Ratio = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-JSONScalar = str | int | float | bool | None
 
 
 def utcnow() -> datetime:
@@ -127,9 +134,7 @@ class RunRecord(BaseModel):
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     variant: str | None = None
-    params: dict[str, JSONScalar | list[JSONScalar] | dict[str, JSONScalar]] = Field(
-        default_factory=dict
-    )
+    params: dict[str, JsonValue] = Field(default_factory=dict)
     seed: int | None = None
     class_counts_before: dict[str, Count] = Field(default_factory=dict)
     class_counts_after: dict[str, Count] = Field(default_factory=dict)

@@ -8,6 +8,7 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from smote_core import Measure
 from smote_monitor.config import Settings, load_settings, settings_for_url
 from smote_monitor.errors import InvalidInputError, StoreUnavailableError
 from smote_monitor.gate import evaluate_gate
@@ -15,7 +16,6 @@ from smote_monitor.leakage import check_leakage
 from smote_monitor.observation import (
     check_xy,
     describe_resampling,
-    measure,
     sampler_params,
     variant_of,
 )
@@ -218,7 +218,7 @@ class TrackedRun:
             raise InvalidInputError(
                 "sampler", sampler, "an object with a fit_resample(X, y) method"
             )
-        with measure() as measurement:
+        with Measure() as measurement:
             X_res, y_res = sampler.fit_resample(X, y)
         report = getattr(sampler, "report_", None)
         to_dict = getattr(report, "to_dict", None)

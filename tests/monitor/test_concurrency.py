@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import traceback
 from typing import Any
 
 from smote_monitor import Monitor
@@ -16,14 +17,19 @@ KEYS = [f"race-{i}" for i in range(6)]
 
 
 def _racer(url: str, barrier: Any, results: Any, spool_dir: str) -> None:
-    monitor = Monitor.from_url(url, spool_dir=spool_dir, strict=True)
-    outcomes = []
-    for key in KEYS:
-        barrier.wait(timeout=60)
-        outcome = monitor.record({**VALID, "run_key": key})
-        assert outcome is not None
-        outcomes.append((outcome.run_id, outcome.action))
-    results.put(outcomes)
+    try:
+        monitor = Monitor.from_url(url, spool_dir=spool_dir, strict=True)
+        outcomes = []
+        for key in KEYS:
+            barrier.wait(timeout=240)
+            outcome = monitor.record({**VALID, "run_key": key})
+            assert outcome is not None
+            outcomes.append((outcome.run_id, outcome.action))
+        results.put(outcomes)
+    except BaseException:  # the parent must see why, not wait for a result that never comes
+        barrier.abort()
+        results.put(traceback.format_exc())
+        raise
 
 
 def test_two_processes_racing_on_one_key_record_one_run(store_url: str, tmp_path: Any) -> None:
@@ -37,7 +43,9 @@ def test_two_processes_racing_on_one_key_record_one_run(store_url: str, tmp_path
     ]
     for racer in racers:
         racer.start()
-    outcomes = [results.get(timeout=120) for _ in racers]
+    outcomes = [results.get(timeout=300) for _ in racers]
+    for outcome in outcomes:
+        assert not isinstance(outcome, str), outcome
     for racer in racers:
         racer.join(timeout=60)
         assert racer.exitcode == 0

@@ -254,3 +254,36 @@ def test_from_config_reports_bad_keys(tmp_path: Path) -> None:
         r"expected less than or equal to 1",
     ):
         load_settings(config)
+
+
+def test_smote_core_reports_are_recorded_with_nested_params_and_provenance(
+    monitor: Monitor,
+) -> None:
+    from smote_core import SMOTETomek
+
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="tomek") as run:
+        sampler = SMOTETomek(random_state=0)
+        _X_res, y_res = run.resample(sampler, X, y)
+        run.log_validation(train={"f1": 0.9}, validation=GOOD)
+    stored = find_run(monitor.store, "fraud", "tomek")
+    assert stored is not None
+    record = run_to_record(stored)
+    report = sampler.report_
+    assert record.variant == "SMOTETomek"
+    assert isinstance(record.params["smote"], dict)  # the inner sampler, as the report has it
+    assert record.n_synthetic == report.n_synthetic
+    assert record.synthetic_ratio == pytest.approx(report.synthetic_ratio)
+    assert record.near_duplicate_ratio == report.near_duplicate_ratio
+    assert record.neighbor_distance_quantiles == report.neighbor_distance_quantiles
+    assert record.feature_schema_hash == report.feature_schema_hash
+    assert len(record.audit_sample) == len(report.provenance_sample) > 0
+    first = record.audit_sample[0]
+    assert (first.parent, first.neighbor, first.row) == (
+        report.provenance_sample[0]["parent"],
+        report.provenance_sample[0]["neighbor"],
+        report.provenance_sample[0]["row"],
+    )
+    assert record.class_counts_after == {
+        str(k): int(v) for k, v in zip(*np.unique(y_res, return_counts=True), strict=True)
+    }
