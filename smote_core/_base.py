@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -54,7 +55,7 @@ class Result:
     n_removed: int = 0
 
 
-class BaseSampler:
+class BaseSampler(ABC):
     """Shared ``fit_resample``: validate, convert, resample, report, convert back.
 
     Subclasses declare ``_parameter_constraints`` (one entry per ``__init__`` argument) and
@@ -193,6 +194,7 @@ class BaseSampler:
         """Return the features the near-duplicate distance is measured on."""
         return X
 
+    @abstractmethod
     def _resample(
         self,
         X: NDArray[Any],
@@ -201,8 +203,8 @@ class BaseSampler:
         counts: NDArray[np.intp],
         labels: NDArray[Any],
         info: InputInfo,
-    ) -> Result:  # pragma: no cover - interface
-        raise NotImplementedError
+    ) -> Result:
+        """Each concrete subclass says how."""
 
 
 def copy_rows(out: NDArray[Any], X: NDArray[Any], workers: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -65,10 +66,11 @@ class BaseCleaner(BaseSampler):
             X[keep], keep, np.empty(0, dtype=np.intp), Provenance.empty(), int(removed.sum())
         )
 
+    @abstractmethod
     def _remove(
         self, X: NDArray[Any], codes: NDArray[np.intp], targets: NDArray[np.bool_]
-    ) -> NDArray[np.bool_]:  # pragma: no cover - interface
-        raise NotImplementedError
+    ) -> NDArray[np.bool_]:
+        """Each concrete subclass says how."""
 
 
 class TomekLinks(BaseCleaner):

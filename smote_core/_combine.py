@@ -31,9 +31,10 @@ class _Combined(BaseSampler):
     random_state: Any
     smote: BaseOverSampler | None
     _cleaner_param: ClassVar[str]
+    _cleaner_type: ClassVar[type[TomekLinks] | type[EditedNearestNeighbours]]
 
-    def _default_cleaner(self) -> BaseCleaner:  # pragma: no cover - interface
-        raise NotImplementedError
+    def _default_cleaner(self) -> BaseCleaner:
+        return self._cleaner_type(sampling_strategy="all")
 
     def _resample(
         self,
@@ -118,6 +119,7 @@ class SMOTETomek(_Combined):
     """
 
     _cleaner_param = "tomek"
+    _cleaner_type = TomekLinks
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "sampling_strategy": OVER_SAMPLING_STRATEGY,
         "random_state": [RANDOM_STATE],
@@ -140,9 +142,6 @@ class SMOTETomek(_Combined):
         self.smote = smote
         self.tomek = tomek
         self.near_duplicate_threshold = near_duplicate_threshold
-
-    def _default_cleaner(self) -> BaseCleaner:
-        return TomekLinks(sampling_strategy="all")
 
 
 class SMOTEENN(_Combined):
@@ -187,6 +186,7 @@ class SMOTEENN(_Combined):
     """
 
     _cleaner_param = "enn"
+    _cleaner_type = EditedNearestNeighbours
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "sampling_strategy": OVER_SAMPLING_STRATEGY,
         "random_state": [RANDOM_STATE],
@@ -214,6 +214,3 @@ class SMOTEENN(_Combined):
         self.smote = smote
         self.enn = enn
         self.near_duplicate_threshold = near_duplicate_threshold
-
-    def _default_cleaner(self) -> BaseCleaner:
-        return EditedNearestNeighbours(sampling_strategy="all")

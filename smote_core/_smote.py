@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -130,14 +131,15 @@ class BaseOverSampler(BaseSampler):
                 out.append((code, key, n_gen))
         return out
 
+    @abstractmethod
     def _plan(
         self,
         X: NDArray[Any],
         codes: NDArray[np.intp],
         classes: NDArray[Any],
         rng: np.random.Generator,
-    ) -> Plan:  # pragma: no cover - interface
-        raise NotImplementedError
+    ) -> Plan:
+        """Each concrete subclass says how."""
 
 
 class SMOTE(BaseOverSampler):

@@ -8,6 +8,7 @@ an :class:`InvalidParameterError` that names the parameter, what it accepts and 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -30,11 +31,12 @@ class InvalidParameterError(ValueError, TypeError):
     """A parameter is outside what the estimator accepts (both a ValueError and a TypeError)."""
 
 
-class Constraint:
+class Constraint(ABC):
     """One accepted form of a parameter."""
 
-    def is_satisfied_by(self, value: object) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def is_satisfied_by(self, value: object) -> bool:
+        """Each concrete subclass says how."""
 
 
 @dataclass(frozen=True)
