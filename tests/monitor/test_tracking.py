@@ -259,11 +259,11 @@ def test_from_config_reports_bad_keys(tmp_path: Path) -> None:
 def test_smote_core_reports_are_recorded_with_nested_params_and_provenance(
     monitor: Monitor,
 ) -> None:
-    from smote_core import SMOTETomek
+    from smote_core import SMOTE, SMOTETomek
 
     X, y = _data()
     with monitor.track_run(dataset="fraud", run_key="tomek") as run:
-        sampler = SMOTETomek(random_state=0)
+        sampler = SMOTETomek(smote=SMOTE(k_neighbors=3, random_state=0))
         _X_res, y_res = run.resample(sampler, X, y)
         run.log_validation(train={"f1": 0.9}, validation=GOOD)
     stored = find_run(monitor.store, "fraud", "tomek")
@@ -271,7 +271,11 @@ def test_smote_core_reports_are_recorded_with_nested_params_and_provenance(
     record = run_to_record(stored)
     report = sampler.report_
     assert record.variant == "SMOTETomek"
-    assert isinstance(record.params["smote"], dict)  # the inner sampler, as the report has it
+    # the inner sampler, as the report has it
+    assert record.params["smote"] == {
+        "variant": "SMOTE",
+        "params": {**record.params["smote"]["params"], "k_neighbors": 3, "random_state": 0},
+    }
     assert record.n_synthetic == report.n_synthetic
     assert record.synthetic_ratio == pytest.approx(report.synthetic_ratio)
     assert record.near_duplicate_ratio == report.near_duplicate_ratio
