@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from smote_monitor._version import __version__
-from smote_monitor.cli import demo, record, runs, store
+from smote_monitor.cli import demo, record, report, runs, store
 from smote_monitor.cli._context import (
     CONFIG_ENV,
     CLIState,
@@ -79,6 +79,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(store.db_app, name="db")
 app.add_typer(store.spool_app, name="spool")
 app.command("demo")(demo.demo)
+app.command("report")(report.report)
 
 
 def main() -> None:
