@@ -209,15 +209,17 @@ def run_report(
         numerical_columns=list(numerical), categorical_columns=list(categorical)
     )
     with warnings.catch_warnings():
-        # scipy's chi-square divides by zero on categories one side lacks; Evidently's verdict
-        # (p = 0, drift) is the intended one, the warning is noise on the user's terminal.
-        warnings.simplefilter("ignore", RuntimeWarning)
+        # scipy's chi-square divides by zero on categories one side lacks (Evidently's verdict,
+        # p = 0, is the intended one), and Evidently's own pandas calls raise FutureWarnings:
+        # neither is something the user of this report can act on.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"scipy\.")
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"evidently\.")
         snapshot = Report([DataDriftPreset()]).run(
             Dataset.from_pandas(current[columns], data_definition=definition),
             Dataset.from_pandas(reference[columns], data_definition=definition),
             name=title,
         )
-    snapshot.save_html(str(output))
+        snapshot.save_html(str(output))
     share, count = _drifted_columns(snapshot.dict())
     return ReportSummary(path=output, drift_share=share, n_drifted=count)
 
