@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from smote_monitor._version import __version__
-from smote_monitor.cli import demo, evaluate, record, runs, store
+from smote_monitor.cli import demo, evaluate, record, report, runs, store
 from smote_monitor.cli._context import (
     CONFIG_ENV,
     CLIState,
@@ -80,6 +80,7 @@ app.add_typer(store.db_app, name="db")
 app.add_typer(store.spool_app, name="spool")
 app.command("evaluate")(evaluate.evaluate)
 app.command("demo")(demo.demo)
+app.command("report")(report.report)
 
 
 def main() -> None:
