@@ -27,6 +27,8 @@ def test_version_and_help_of_every_command(tmp_path: Path) -> None:
         ["spool", "replay"],
         ["spool", "list"],
         ["demo"],
+        ["evaluate"],
+        ["report"],
     ):
         shown = run_cli(*command, "--help", cwd=tmp_path)
         assert shown.returncode == 0, shown.stderr
