@@ -237,13 +237,21 @@ def _brute(
         mask = np.empty((n_rows, col_block), dtype=bool)
         # Reused per block: a fresh 512 KiB result each time costs an mmap and page faults.
         buf = np.empty((n_rows, col_block), dtype=screen)
+        # The bound as a full block in the screen dtype: comparing against a broadcast column
+        # measured 2-3x slower, and a float64 bound against float32 values 5-6x slower. The
+        # cast rounds up, so no entry under the float64 bound is lost.
+        limit: NDArray[np.floating] = bound.astype(screen)
+        low = limit < bound
+        limit[low] = np.nextafter(limit[low], np.inf)
+        limits = np.empty_like(buf)
+        limits[...] = limit[:, None]
         r_parts, c_parts, v_parts = [], [], []
         for part in _blocks(span.stop - span.start, col_block):
             cols = slice(span.start + part.start, span.start + part.stop)
             full = cols.stop - cols.start == col_block
             d = distances(rows, cols, buf if full else None)
             m = mask[:, : d.shape[1]]
-            np.less_equal(d, bound[:, None], out=m)
+            np.less_equal(d, limits[:, : d.shape[1]], out=m)
             flat = _flat_true(m)
             rr, cc = np.divmod(flat, d.shape[1])
             r_parts.append(rr)
