@@ -15,6 +15,7 @@ from ._smote import (
     Plan,
     check_class_size,
     check_total_size,
+    class_plan,
     concat_plans,
 )
 from ._validation import RANDOM_STATE, Constraint, Interval
@@ -117,13 +118,5 @@ class ADASYN(BaseOverSampler):
             rows = np.repeat(np.arange(idx.shape[0]), per_row)
             cols = rng.integers(0, K, size=n_new)
             gap = rng.random(n_new)
-            parts.append(
-                (
-                    idx[rows],
-                    idx[nn[rows, cols]],
-                    gap,
-                    dist[rows, cols],
-                    np.full(n_new, code, dtype=np.intp),
-                )
-            )
+            parts.append(class_plan(idx, nn, dist, rows, cols, gap, code))
         return concat_plans(parts)

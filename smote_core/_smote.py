@@ -58,6 +58,29 @@ def check_total_size(estimator: str, param: str, k: int, n_rows: int) -> None:
         )
 
 
+def class_plan(
+    idx: NDArray[np.intp],
+    nn: NDArray[np.intp],
+    dist: NDArray[np.float64],
+    rows: NDArray[np.intp],
+    cols: NDArray[np.intp],
+    gap: NDArray[np.float64],
+    code: int,
+) -> Plan:
+    """One class's plan: parent ``idx[rows]`` moves towards its neighbour ``idx[nn[rows, cols]]``.
+
+    ``idx`` are the class's rows in X, ``nn``/``dist`` their within-class neighbours (positions
+    in ``idx``) and distances.
+    """
+    return (
+        idx[rows],
+        idx[nn[rows, cols]],
+        gap,
+        dist[rows, cols],
+        np.full(rows.shape[0], code, dtype=np.intp),
+    )
+
+
 def concat_plans(parts: list[Plan]) -> Plan:
     """Join per-class plans (sorted-label order) into one."""
     if not parts:
@@ -227,13 +250,5 @@ class SMOTE(BaseOverSampler):
             rows = rng.integers(0, idx.shape[0], size=n_gen)
             cols = rng.integers(0, k, size=n_gen)
             gap = rng.random(n_gen)
-            parts.append(
-                (
-                    idx[rows],
-                    idx[nn[rows, cols]],
-                    gap,
-                    dist[rows, cols],
-                    np.full(n_gen, code, dtype=np.intp),
-                )
-            )
+            parts.append(class_plan(idx, nn, dist, rows, cols, gap, code))
         return concat_plans(parts)

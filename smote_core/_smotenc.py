@@ -16,6 +16,7 @@ from ._smote import (
     BaseOverSampler,
     Plan,
     check_class_size,
+    class_plan,
     concat_plans,
 )
 from ._validation import RANDOM_STATE, Constraint, Interval, Options, TypeConstraint, check_finite
@@ -263,15 +264,7 @@ class SMOTENC(BaseOverSampler):
             cols = rng.integers(0, k, size=n_gen)
             gap = rng.random(n_gen)
             syn_cats.append(_vote(cat_class, nn, rows, rng))
-            parts.append(
-                (
-                    idx[rows],
-                    idx[nn[rows, cols]],
-                    gap,
-                    dist[rows, cols],
-                    np.full(n_gen, code, dtype=np.intp),
-                )
-            )
+            parts.append(class_plan(idx, nn, dist, rows, cols, gap, code))
         n_cat = mixed.codes.shape[1]
         mixed.synthetic_codes = (
             np.concatenate(syn_cats) if syn_cats else np.empty((0, n_cat), dtype=np.intp)
