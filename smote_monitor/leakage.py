@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
 
+from smote_monitor.observation import class_counts, row_hashes
 from smote_monitor.records import LeakageResult
 
 MAX_EXAMPLES = 5
@@ -15,28 +15,10 @@ MIN_BALANCE_DIFFERENCE = 0.05
 validation balance can be said to look like one rather than the other."""
 
 
-def row_hashes(X: Any) -> np.ndarray:
-    """One 64-bit hash per row, equal for rows with equal values whatever the container.
-
-    Numeric columns are compared as float64 so ``3`` and ``3.0`` match; columns are compared by
-    position, so a numpy validation array matches a DataFrame training set.
-    """
-    import pandas as pd  # imported here: the CLI and the daemon start without pandas
-
-    frame = pd.DataFrame(X).copy() if not isinstance(X, pd.DataFrame) else X.copy()
-    frame.columns = pd.RangeIndex(frame.shape[1])
-    for column in frame.columns:
-        if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(
-            frame[column]
-        ):
-            frame[column] = frame[column].astype("float64")
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-
-
 def class_shares(y: Any) -> dict[str, float]:
-    counts = Counter(str(label) for label in np.asarray(y).tolist())
+    counts = class_counts(y)
     total = sum(counts.values())
-    return {label: count / total for label, count in sorted(counts.items())} if total else {}
+    return {label: count / total for label, count in counts.items()} if total else {}
 
 
 def _total_variation(a: dict[str, float], b: dict[str, float]) -> float:

@@ -9,11 +9,28 @@ import numpy as np
 
 from smote_core import Measure, jsonable, schema_hash
 from smote_monitor.errors import InvalidInputError
-from smote_monitor.leakage import row_hashes
 from smote_monitor.records import KNOWN_VARIANTS
 
 AUDIT_SAMPLE_MAX = 200
 """Provenance rows kept with a run for audit; the full arrays stay on the sampler."""
+
+
+def row_hashes(X: Any) -> np.ndarray:
+    """One 64-bit hash per row, equal for rows with equal values whatever the container.
+
+    Numeric columns are compared as float64 so ``3`` and ``3.0`` match; columns are compared by
+    position, so a numpy validation array matches a DataFrame training set.
+    """
+    import pandas as pd  # imported here: the CLI and the daemon start without pandas
+
+    frame = pd.DataFrame(X).copy() if not isinstance(X, pd.DataFrame) else X.copy()
+    frame.columns = pd.RangeIndex(frame.shape[1])
+    for column in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(
+            frame[column]
+        ):
+            frame[column] = frame[column].astype("float64")
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
 
 
 def class_counts(y: Any) -> dict[str, int]:

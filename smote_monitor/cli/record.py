@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
+from smote_monitor.records import parse_run_record
 from smote_monitor.tracking import Monitor
 
 
@@ -34,8 +35,6 @@ def record(
         fail(f"{source}: not valid JSON ({exc})", EXIT_BAD_INPUT)
     items = data if isinstance(data, list) else [data]
     monitor = Monitor(state(ctx).settings)
-    from smote_monitor.records import parse_run_record
-
     records = []
     for index, item in enumerate(items):
         try:
