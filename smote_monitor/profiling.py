@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smote_monitor.config import DatasetConfig
-from smote_monitor.drift import ColumnKind, FeatureProfile, build_profiles
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.store.evaluations import AUGMENTED, REAL
 
+if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: imported when a run is profiled
+    from smote_monitor.drift import FeatureProfile
+
 log = logging.getLogger(__name__)
 
-Profiles = dict[str, dict[str, FeatureProfile]]
+Profiles = dict[str, dict[str, "FeatureProfile"]]
 
 
 def as_frame(X: Any, names: list[str]) -> Any:
@@ -32,6 +34,8 @@ def training_profiles(
     Monitoring must not fail a training job, so a problem here is logged and the run is stored
     without profiles (drift then has no reference from it).
     """
+    from smote_monitor.drift import ColumnKind, build_profiles
+
     names = [column["name"] for column in schema]
     try:
         real_frame = as_frame(X_real, names)
@@ -65,6 +69,8 @@ def profiles_to_dict(profiles: Profiles) -> dict[str, dict[str, dict[str, Any]]]
 
 
 def profiles_from_dict(data: dict[str, Any]) -> Profiles:
+    from smote_monitor.drift import FeatureProfile
+
     try:
         return {
             split: {n: FeatureProfile.from_dict(p) for n, p in features.items()}

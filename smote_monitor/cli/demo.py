@@ -19,6 +19,7 @@ def demo(
     Running it again with the same seed records nothing new (the run_key is idempotent).
     """
     from smote_monitor.demo import run_demo
+    from smote_monitor.demo.loop import DATASET
 
     settings = state(ctx).settings
     with console.status("starting") as status:
@@ -35,6 +36,7 @@ def demo(
     runs_show(ctx, run_id=result.run_id, as_json=False)
     console.print()
     runs_list(ctx, dataset=None, status=None, limit=10, as_json=False)
+    target = settings.dataset(DATASET).slo.minority_recall
     for window in result.windows:
         console.print()
         drifted = [r.feature for r in window.drift.features if r.drifted]
@@ -48,8 +50,8 @@ def demo(
         weak = [
             m.slice
             for m in window.slices
-            if m.sufficient and m.recall.upper is not None and m.recall.upper < 0.8
+            if m.sufficient and m.recall.upper is not None and m.recall.upper < target
         ]
         if weak:
-            console.print(f"  slices whose recall is surely below 0.80: {', '.join(weak)}")
+            console.print(f"  slices whose recall is surely below {target:.2f}: {', '.join(weak)}")
     console.print("\nnext: `smote-monitor evaluate --help` to score your own production data")

@@ -6,13 +6,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smote_monitor.drift import DatasetDrift, FeatureProfile
-from smote_monitor.slices import SliceMetrics
 from smote_monitor.store.database import Store
 from smote_monitor.store.models import (
     Dataset,
@@ -23,6 +21,10 @@ from smote_monitor.store.models import (
     SliceResult,
 )
 from smote_monitor.store.runs import dataset_row
+
+if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: keep it off the CLI's start-up path
+    from smote_monitor.drift import DatasetDrift, FeatureProfile
+    from smote_monitor.slices import SliceMetrics
 
 REAL = "real"
 AUGMENTED = "augmented"
@@ -62,6 +64,8 @@ def add_profiles(
 
 def load_profiles(store: Store, run_id: int, split: str = REAL) -> dict[str, FeatureProfile]:
     """The run's profiles of one split, in the order they were recorded."""
+    from smote_monitor.drift import FeatureProfile
+
     query = (
         select(ReferenceProfile)
         .where(ReferenceProfile.run_id == run_id, ReferenceProfile.split == split)

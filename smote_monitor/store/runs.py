@@ -6,13 +6,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from smote_monitor.drift import FeatureProfile, synthetic_shift
 from smote_monitor.errors import RunConflictError
 from smote_monitor.records import (
     FeatureField,
@@ -26,6 +25,9 @@ from smote_monitor.records import (
 )
 from smote_monitor.store.database import Store
 from smote_monitor.store.models import AuditRow, Dataset, Run, RunMetric
+
+if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: keep it off the CLI's start-up path
+    from smote_monitor.drift import FeatureProfile
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,7 @@ def save_run(
 def _add_profiles_and_shift(
     session: Session, run: Run, profiles: Mapping[str, Mapping[str, FeatureProfile]]
 ) -> None:
+    from smote_monitor.drift import synthetic_shift
     from smote_monitor.store import evaluations
 
     evaluations.add_profiles(session, run, profiles)
