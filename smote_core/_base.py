@@ -132,6 +132,7 @@ class BaseSampler(ABC):
             result = self._resample(X_arr, codes, classes, counts, labels, info)
             kept = labels if result.original_rows is None else labels[result.original_rows]
             y_out = np.concatenate([kept, classes[result.synthetic_codes].astype(kept.dtype)])
+        measure.holds(result.X, y_out)
         self.provenance_ = result.provenance
         self.classes_ = classes
         out_counts = np.bincount(result.synthetic_codes, minlength=classes.shape[0])

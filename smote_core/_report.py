@@ -114,7 +114,9 @@ class ResampleReport:
     peak_memory_bytes : int
         Peak resident memory (RSS) above its level at the start of the call: the kernel's
         high-water mark when the call set the process's peak, else 2 ms sampling (tracemalloc
-        off Linux). A small run can show 0: it reuses memory the process already holds.
+        off Linux); never less than the bytes of the arrays the call returned, which it
+        allocated and still holds (a small run may build them from memory the allocator
+        already had resident, so RSS alone need not grow).
     feature_schema : list of dict
         ``{"name": str, "dtype": str}`` per input column (``x0, x1, …`` for arrays).
     feature_schema_hash : str
@@ -172,6 +174,10 @@ class Measure:
     of samples taken every 2 ms by a helper thread and at the end. ``tracemalloc`` would trace
     every allocation under the GIL; measured here it made the threaded k-NN 1.7x slower, so it
     is used only where ``/proc/self/statm`` does not exist (not Linux).
+
+    Memory the allocator already holds is reused without raising RSS, so a small block can
+    read as 0; :meth:`holds` raises the peak to at least the bytes of what the block built and
+    still holds (its output), an exact lower bound.
     """
 
     interval = 0.002
@@ -213,6 +219,19 @@ class Measure:
             # This block set the process's peak: the kernel's mark is exact.
             peak = max(peak, hwm)
         self.peak = max(0, peak - self._base)
+
+    def holds(self, *arrays: Any) -> None:
+        """Count ``arrays``, built inside the block and alive after it, in the peak."""
+        self.peak = max(self.peak, sum(nbytes(a) for a in arrays))
+
+
+def nbytes(obj: Any) -> int:
+    """Bytes of an array's, Series' or DataFrame's data (0 for what has none, e.g. a list)."""
+    memory_usage = getattr(obj, "memory_usage", None)
+    if callable(memory_usage) and hasattr(obj, "columns"):
+        return int(memory_usage(index=False, deep=False).sum())
+    size = getattr(obj, "nbytes", None)
+    return int(size) if isinstance(size, int | np.integer) else 0
 
 
 def _page_size() -> int:

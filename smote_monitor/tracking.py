@@ -8,6 +8,8 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+
 from smote_core import Measure
 from smote_monitor.config import Settings, load_settings, settings_for_url
 from smote_monitor.errors import InvalidInputError, StoreUnavailableError
@@ -220,6 +222,7 @@ class TrackedRun:
             )
         with Measure() as measurement:
             X_res, y_res = sampler.fit_resample(X, y)
+        measurement.holds(*_new_outputs((X, y), (X_res, y_res)))
         report = getattr(sampler, "report_", None)
         to_dict = getattr(report, "to_dict", None)
         report_dict = to_dict() if callable(to_dict) else None
@@ -338,3 +341,17 @@ class TrackedRun:
             record.leakage = check_leakage(*self._data, *self._validation_data)
         record.gate = evaluate_gate(record, self._monitor.settings.dataset(self.dataset).slo)
         return record
+
+
+def _new_outputs(inputs: tuple[Any, Any], outputs: tuple[Any, Any]) -> list[Any]:
+    """The outputs a sampler built afresh (not its input handed back, nor a view of it)."""
+    fresh = []
+    for given, returned in zip(inputs, outputs, strict=True):
+        view = (
+            isinstance(returned, np.ndarray)
+            and isinstance(given, np.ndarray)
+            and np.shares_memory(returned, given)
+        )
+        if returned is not given and not view:
+            fresh.append(returned)
+    return fresh
