@@ -4,12 +4,14 @@ Two exact back ends:
 
 * a k-d tree (:class:`scipy.spatial.cKDTree`, queried on every core) for up to 8 features,
   where it prunes well;
-* a blocked brute force for more features. Each query row first gets an upper bound on its
-  k-th distance from evenly spaced fit rows; then blocks of ``||b||² − 2 a·b`` (the ``||a||²``
-  row constant does not change the ordering) come from one float32 GEMM each on centred data,
-  and only entries under the bound plus a rounding slack survive. Blocks are small enough to
-  stay in a core's cache, and query blocks are spread over every core with BLAS pinned to one
-  thread per worker.
+* a blocked brute force for more features: a set of rows among themselves (SMOTE's and
+  ADASYN's within-class search) goes to :mod:`._self_neighbors`, which computes each block
+  pair once for both sides; other queries are searched here. Each query row first gets an
+  upper bound on its k-th distance from evenly spaced fit rows; then blocks of
+  ``||b||² − 2 a·b`` (the ``||a||²`` row constant does not change the ordering) come from
+  one float32 GEMM each on centred data, and only entries under the bound plus a rounding
+  slack survive. Blocks are small enough to stay in a core's cache, and query blocks are
+  spread over every core with BLAS pinned to one thread per worker.
 
 Survivors within the slack of each row's k-th screened value are measured again exactly, in
 float64 as ``||a − b||``, and ranked (ties by row index). The slack is far above float32's
@@ -19,13 +21,23 @@ approximation.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ._screening import (
+    blocks,
+    bound_sample,
+    exact_top_k,
+    n_threads,
+    round_up,
+    sample_bound,
+    true_positions,
+)
+from ._self_neighbors import BLOCK as SELF_BLOCK
+from ._self_neighbors import self_kneighbors
 
 __all__ = ["CategoricalTerm", "kneighbors", "n_threads"]
 
@@ -36,23 +48,6 @@ KDTREE_MAX_FEATURES = 8
 # (fastest of the shapes measured here, 64..1024 x 256..4096, on a 20-feature GEMM).
 QUERY_BLOCK = 256
 COL_BLOCK = 512
-
-
-def bound_sample_size(n_fit: int, k: int) -> int:
-    """Fit rows used to bound each query row's k-th distance before the full scan.
-
-    Partitioning the sample costs ~S per row, sorting the surviving candidates ~k·n/S times a
-    larger constant; ~3·sqrt(k·n) balances the two (measured), capped at a quarter of n.
-    """
-    return int(min(n_fit // 4, max(4 * k, 3 * np.sqrt(k * n_fit))))
-
-
-def n_threads() -> int:
-    """Return the number of cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -139,6 +134,9 @@ def kneighbors(
         algorithm = "kd_tree" if few else "brute"
     if algorithm == "kd_tree":
         return _kd_tree(X_fit, np.ascontiguousarray(X_query), k, own)
+    among_themselves = query_index is None and own is not None and categorical is None
+    if among_themselves and X_fit.shape[0] > 2 * SELF_BLOCK:
+        return self_kneighbors(X_fit, k)
     return _brute(X_fit, np.ascontiguousarray(X_query), k, own, categorical)
 
 
@@ -160,11 +158,6 @@ def _kd_tree(
     return dist[keep].reshape(-1, k), ind[keep].reshape(-1, k)
 
 
-def _blocks(n: int, size: int) -> Iterator[slice]:
-    for start in range(0, n, size):
-        yield slice(start, min(start + size, n))
-
-
 def _brute(
     X_fit: NDArray[np.floating],
     X_query: NDArray[np.floating],
@@ -183,7 +176,7 @@ def _brute(
     direct = n_query < 2 * QUERY_BLOCK
     centre = np.zeros(X_fit.shape[1]) if direct else X_fit.mean(axis=0, dtype=np.float64)
     fit_sq = np.zeros(n_fit, dtype=np.float64)
-    for rows in _blocks(n_fit, 65536):
+    for rows in blocks(n_fit, 65536):
         c = X_fit[rows] - centre if not direct else X_fit[rows]
         fit_sq[rows] = np.einsum("ij,ij->i", c, c, dtype=np.float64)
     q_c = X_query - centre
@@ -223,10 +216,13 @@ def _brute(
         # Python overhead stays small next to the GEMM.
         return max(COL_BLOCK, QUERY_BLOCK * COL_BLOCK // n_rows)
 
+    sample = bound_sample(n_fit, want)
+
+    def to_sample(rows: slice, cols: slice) -> NDArray[np.floating]:
+        return distances(rows, sample[cols])
+
     def bound_for(rows: slice) -> NDArray[np.floating]:
-        sample = np.linspace(0, n_fit - 1, bound_sample_size(n_fit, want)).astype(np.intp)
-        bound = np.partition(distances(rows, sample), want - 1, axis=1)[:, want - 1]
-        return bound + 2 * slack[rows]
+        return sample_bound(to_sample, rows, sample.shape[0], want) + 2 * slack[rows]
 
     Candidates = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.floating]]
 
@@ -240,19 +236,17 @@ def _brute(
         # The bound as a full block in the screen dtype: comparing against a broadcast column
         # measured 2-3x slower, and a float64 bound against float32 values 5-6x slower. The
         # cast rounds up, so no entry under the float64 bound is lost.
-        limit: NDArray[np.floating] = bound.astype(screen)
-        low = limit < bound
-        limit[low] = np.nextafter(limit[low], np.inf)
+        limit = round_up(bound, screen)
         limits = np.empty_like(buf)
         limits[...] = limit[:, None]
         r_parts, c_parts, v_parts = [], [], []
-        for part in _blocks(span.stop - span.start, col_block):
+        for part in blocks(span.stop - span.start, col_block):
             cols = slice(span.start + part.start, span.start + part.stop)
             full = cols.stop - cols.start == col_block
             d = distances(rows, cols, buf if full else None)
-            m = mask[:, : d.shape[1]]
+            m = mask.reshape(-1)[: d.size].reshape(d.shape)  # contiguous, for the word scan
             np.less_equal(d, limits[:, : d.shape[1]], out=m)
-            flat = _flat_true(m)
+            flat = true_positions(m)
             rr, cc = np.divmod(flat, d.shape[1])
             r_parts.append(rr)
             c_parts.append(cc + cols.start)
@@ -265,7 +259,8 @@ def _brute(
         v = np.concatenate([p[2] for p in parts])
         if own is not None:
             v[c == own[rows][r]] = np.inf
-        ind[rows], dist[rows] = _finish(r, c, v, rows, k, slack, X_fit, X_query, categorical)
+        extra = None if categorical is None else categorical.pair_rows
+        ind[rows], dist[rows] = exact_top_k(r, c, v, rows, k, slack, X_fit, X_query, extra)
 
     def run(rows: slice) -> None:
         n_rows = rows.stop - rows.start
@@ -279,13 +274,13 @@ def _brute(
         else:
             finish(rows, [scan(rows, slice(0, n_fit), bound_for(rows))])
 
-    blocks = list(_blocks(n_query, query_block))
+    query_blocks = list(blocks(n_query, query_block))
     # One BLAS thread per worker: OpenBLAS's own threading on these thin GEMMs was measured
     # 2-4x slower than one single-threaded GEMM per core.
     with threadpool_limits(limits=1, user_api="blas"):
-        if len(blocks) == 1 and workers > 1 and n_fit > 2 * workers * col_block_for(n_query):
+        if len(query_blocks) == 1 and workers > 1 and n_fit > 2 * workers * col_block_for(n_query):
             # One block of queries against many fit rows: split the fit rows instead.
-            rows = blocks[0]
+            rows = query_blocks[0]
             bound = bound_for(rows)
             spans = [
                 slice(int(lo), int(hi))
@@ -298,11 +293,11 @@ def _brute(
             with ThreadPoolExecutor(workers) as pool:
                 parts = list(pool.map(lambda span: scan(rows, span, bound), spans))
             finish(rows, parts)
-        elif min(workers, len(blocks)) > 1:
-            with ThreadPoolExecutor(min(workers, len(blocks))) as pool:
-                list(pool.map(run, blocks))
+        elif min(workers, len(query_blocks)) > 1:
+            with ThreadPoolExecutor(min(workers, len(query_blocks))) as pool:
+                list(pool.map(run, query_blocks))
         else:
-            for rows in blocks:
+            for rows in query_blocks:
                 run(rows)
     return dist, ind
 
@@ -311,72 +306,7 @@ def _augment(
     X: NDArray[np.floating], centre: NDArray[np.float64], sq: NDArray[np.float64]
 ) -> NDArray[np.float32]:
     out = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float32)
-    for rows in _blocks(X.shape[0], 65536):
+    for rows in blocks(X.shape[0], 65536):
         out[rows, :-1] = X[rows] - centre
     out[:, -1] = sq
     return out
-
-
-def _flat_true(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
-    """Flat positions of True in a C-contiguous mask where True is rare.
-
-    Scanning the mask as 8-byte words is 8x fewer elements than ``np.flatnonzero``; only the
-    few non-zero words are expanded.
-    """
-    size = mask.size
-    if size % 8:
-        return np.flatnonzero(mask)
-    # ``!= 0`` is vectorised; nonzero() of a bool array is faster than of a uint64 one.
-    words = np.flatnonzero(mask.reshape(-1).view(np.uint64) != 0)
-    if words.size == 0:
-        return words
-    cells = (words[:, None] * 8 + np.arange(8)[None, :]).ravel()
-    return cells[mask.reshape(-1)[cells]]
-
-
-def _finish(
-    r: NDArray[np.intp],
-    c: NDArray[np.intp],
-    v: NDArray[np.floating],
-    rows: slice,
-    k: int,
-    slack: NDArray[np.float64],
-    X_fit: NDArray[np.floating],
-    X_query: NDArray[np.floating],
-    categorical: CategoricalTerm | None,
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    """From screened candidates (row r, column c, screening value v), the exact top k per row."""
-    n_rows = rows.stop - rows.start
-    # Candidates into a padded (row, slot) table; a stable radix sort on the small row ids.
-    order = np.argsort(r.astype(np.uint16), kind="stable")
-    r, c, v = r[order], c[order], v[order]
-    counts = np.bincount(r, minlength=n_rows)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    slot = np.arange(r.shape[0]) - starts[r]
-    width = int(counts.max())
-    values = np.full((n_rows, width), np.inf, dtype=v.dtype)
-    values[r, slot] = v
-    cols = np.zeros((n_rows, width), dtype=np.intp)
-    cols[r, slot] = c
-    kth = np.partition(values, k - 1, axis=1)[:, k - 1]
-    if not np.all(np.isfinite(kth)):  # pragma: no cover - the bound holds by construction
-        raise RuntimeError("k-NN screening kept fewer than k candidates; please report this.")
-    # Everything within twice the screening slack of the k-th screened value may be among
-    # the exact top k; only those are measured in float64.
-    keep = values <= (kth + 2 * slack[rows])[:, None]
-    kr, ks = np.nonzero(keep)
-    kc = cols[kr, ks]
-    diff = X_fit[kc] - X_query[rows.start + kr]
-    exact_1d = np.einsum("ij,ij->i", diff, diff, dtype=np.float64)
-    if categorical is not None:
-        exact_1d += categorical.pair_rows(kc, rows.start + kr)
-    n_keep = np.bincount(kr, minlength=n_rows)
-    kstarts = np.concatenate(([0], np.cumsum(n_keep)[:-1]))
-    kslot = np.arange(kr.shape[0]) - kstarts[kr]
-    width = int(n_keep.max())
-    exact = np.full((n_rows, width), np.inf)
-    exact[kr, kslot] = exact_1d
-    cand = np.zeros((n_rows, width), dtype=np.intp)
-    cand[kr, kslot] = kc
-    pick = np.lexsort((cand, exact), axis=1)[:, :k]
-    return np.take_along_axis(cand, pick, axis=1), np.sqrt(np.take_along_axis(exact, pick, axis=1))

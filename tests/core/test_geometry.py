@@ -147,3 +147,80 @@ def test_external_queries_keep_zero_distances():
     dist, ind = _neighbors.kneighbors(X, 1, X_query=X[[3, 7]], algorithm="brute")
     np.testing.assert_array_equal(ind[:, 0], [3, 7])
     np.testing.assert_array_equal(dist[:, 0], [0.0, 0.0])
+
+
+def _full_knn(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's k nearest other rows by a full float64 distance matrix, ties by index."""
+    d = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(d, np.inf)
+    ind = np.lexsort((np.broadcast_to(np.arange(len(X)), d.shape), d), axis=1)[:, :k]
+    return np.take_along_axis(d, ind, axis=1), ind
+
+
+def _self_case(kind: str) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(900, 11))
+    if kind == "duplicates":
+        X[100:130] = X[7]  # ties: the nearest ones must come back by row index
+    elif kind == "outliers":
+        X[::37] *= 40.0  # far rows: bounds spread, so blocks compare per column
+    elif kind == "offset":
+        X += 1e4  # large norms: the float32 screen's slack must still cover rounding
+    return X
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "duplicates", "outliers", "offset"])
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("spread", [0.0, np.inf], ids=["per-column", "scalar"])
+def test_self_search_equals_a_full_distance_matrix(monkeypatch, kind, workers, spread):
+    from smote_core import _self_neighbors
+
+    monkeypatch.setattr(_self_neighbors, "BLOCK", 64)  # many block pairs on a small problem
+    # Every block compares against each column's bound, or every one against its largest.
+    monkeypatch.setattr(_self_neighbors, "SCALAR_SPREAD", spread)
+    monkeypatch.setattr(_self_neighbors, "n_threads", lambda: workers)
+    X = _self_case(kind)
+    dist, ind = _self_neighbors.self_kneighbors(X, 5)
+    want_dist, want_ind = _full_knn(X, 5)
+    np.testing.assert_allclose(dist, want_dist, rtol=1e-9, atol=1e-9)
+    if kind != "offset":  # at 1e4 the float64 distances themselves tie differently
+        np.testing.assert_array_equal(ind, want_ind)
+    assert not np.any(ind == np.arange(len(X))[:, None])
+
+
+def test_kneighbors_sends_a_set_among_itself_to_the_symmetric_search(monkeypatch):
+    from smote_core import _self_neighbors
+
+    calls = []
+    real = _self_neighbors.self_kneighbors
+    monkeypatch.setattr(
+        _neighbors, "self_kneighbors", lambda X, k: calls.append(len(X)) or real(X, k)
+    )
+    X = np.random.default_rng(1).normal(size=(3000, 12))
+    dist, _ = _neighbors.kneighbors(X, 3)
+    assert calls == [3000]
+    one_sided, _ = _neighbors.kneighbors(X, 3, query_index=np.arange(3000))
+    np.testing.assert_allclose(dist, one_sided, rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    X=arrays(
+        np.float64,
+        st.tuples(st.integers(40, 300), st.integers(9, 14)),
+        elements=st.floats(-100, 100, allow_nan=False, width=32),
+    ),
+    k=st.integers(1, 6),
+)
+def test_self_search_distances_equal_brute_force(X, k):
+    from smote_core import _self_neighbors
+
+    old = _self_neighbors.BLOCK
+    _self_neighbors.BLOCK = 16
+    try:
+        dist, ind = _self_neighbors.self_kneighbors(X, k)
+    finally:
+        _self_neighbors.BLOCK = old
+    want, _ = _full_knn(X, k)
+    np.testing.assert_allclose(dist, want, rtol=1e-9, atol=1e-9)
+    assert not np.any(ind == np.arange(len(X))[:, None])
