@@ -54,9 +54,16 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 RUN_KEY_MAX = 128
 TEXT_MAX = 20_000
 
-Count = Annotated[int, Field(ge=0, strict=True)]
-Ratio = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The store keeps integers in signed 64-bit columns (``BigInteger``)."""
+
+# Numbers are strict: an int is a valid float, but text and booleans are refused rather than
+# coerced (a "0.3" or a true where a ratio belongs is a bug upstream, not a ratio).
+Count = Annotated[int, Field(ge=0, le=INT64_MAX, strict=True)]
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX, strict=True)]
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, strict=True, allow_inf_nan=False)]
+Ratio = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]
 
 
 def utcnow() -> datetime:
@@ -109,9 +116,9 @@ class ProvenanceRow(BaseModel):
 
     parent: Count
     neighbor: Count
-    gap: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+    gap: Ratio
     row: Count | None = None
-    distance: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    distance: NonNegative | None = None
 
 
 class FeatureField(BaseModel):
@@ -135,19 +142,17 @@ class RunRecord(BaseModel):
     finished_at: datetime | None = None
     variant: str | None = None
     params: dict[str, JsonValue] = Field(default_factory=dict)
-    seed: int | None = None
+    seed: Int64 | None = None
     class_counts_before: dict[str, Count] = Field(default_factory=dict)
     class_counts_after: dict[str, Count] = Field(default_factory=dict)
     n_synthetic: Count | None = None
     synthetic_ratio: Ratio | None = None
-    duration_seconds: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    duration_seconds: NonNegative | None = None
     peak_memory_bytes: Count | None = None
     feature_schema: list[FeatureField] | None = None
     feature_schema_hash: Annotated[str, Field(max_length=128)] | None = None
     near_duplicate_ratio: Ratio | None = None
-    neighbor_distance_quantiles: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = (
-        Field(default_factory=dict)
-    )
+    neighbor_distance_quantiles: dict[str, NonNegative] = Field(default_factory=dict)
     code_version: Annotated[str, Field(max_length=200)] | None = None
     model_version: Annotated[str, Field(max_length=200)] | None = None
     tags: dict[str, Annotated[str, Field(max_length=500)]] = Field(default_factory=dict)

@@ -63,6 +63,35 @@ BAD = [
         "2.0",
         "less than or equal to 1",
     ),
+    # Type confusion: JSON text or booleans where numbers belong are refused, never coerced.
+    ({"synthetic_ratio": "0.3", "n_synthetic": None}, "synthetic_ratio", "'0.3'", "a valid number"),
+    ({"synthetic_ratio": True, "n_synthetic": None}, "synthetic_ratio", "True", "a valid number"),
+    ({"seed": "7"}, "seed", "'7'", "a valid integer"),
+    ({"seed": True}, "seed", "True", "a valid integer"),
+    ({"seed": 7.0}, "seed", "7.0", "a valid integer"),
+    ({"duration_seconds": "12"}, "duration_seconds", "'12'", "a valid number"),
+    ({"duration_seconds": False}, "duration_seconds", "False", "a valid number"),
+    (
+        {"metrics": {"validation": {"f1": "0.9"}}},
+        "metrics.validation.f1",
+        "'0.9'",
+        "a valid number",
+    ),
+    ({"metrics": {"train": {"f1": True}}}, "metrics.train.f1", "True", "a valid number"),
+    (
+        {"neighbor_distance_quantiles": {"0.5": "1"}},
+        "neighbor_distance_quantiles.0.5",
+        "'1'",
+        "number",
+    ),
+    # A seed is stored as a signed 64-bit integer.
+    ({"seed": 2**63}, "seed", str(2**63), "less than or equal to 9223372036854775807"),
+    (
+        {"seed": -(2**63) - 1},
+        "seed",
+        str(-(2**63) - 1),
+        "greater than or equal to -9223372036854775808",
+    ),
 ]
 
 
@@ -93,6 +122,12 @@ def test_missing_dataset_is_named() -> None:
 def test_non_object_record_is_refused() -> None:
     with pytest.raises(InvalidInputError, match=r"^record: got \[1, 2\]; expected a JSON object"):
         parse_run_record([1, 2])
+
+
+def test_an_integer_is_a_valid_float_and_a_64_bit_seed_is_kept() -> None:
+    record = parse_run_record({**VALID, "duration_seconds": 12, "seed": 2**63 - 1})
+    assert record.duration_seconds == 12.0 and isinstance(record.duration_seconds, float)
+    assert record.seed == 2**63 - 1
 
 
 def test_synthetic_ratio_is_derived_from_counts() -> None:

@@ -247,6 +247,20 @@ def test_bad_metrics_and_samplers_are_named(monitor: Monitor) -> None:
     assert statuses == {"m": "failed", "s": "failed", "v": "failed"}
 
 
+@pytest.mark.parametrize("value", [True, "0.9"])
+def test_log_validation_refuses_a_metric_that_is_not_a_number(
+    monitor: Monitor, value: object
+) -> None:
+    with (
+        pytest.raises(
+            InvalidInputError,
+            match=rf"^metrics.validation.f1: got {value!r}; expected a valid number",
+        ),
+        monitor.track_run(dataset="fraud", run_key="typed") as run,
+    ):
+        run.log_validation(validation={"f1": value})  # type: ignore[dict-item]
+
+
 def test_from_config_reports_bad_keys(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("datasets:\n  fraud:\n    slo: {minority_recall: 1.5}\n")
