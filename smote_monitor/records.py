@@ -8,7 +8,6 @@ was expected, and is raised before anything is written.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import uuid
 from datetime import UTC, datetime
@@ -21,10 +20,12 @@ from pydantic import (
     Field,
     JsonValue,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from smote_monitor import jsonio
 from smote_monitor.config import DATASET_NAME_EXPECTED, DATASET_NAME_PATTERN
 from smote_monitor.errors import InvalidInputError
 
@@ -51,7 +52,13 @@ KNOWN_VARIANTS: tuple[str, ...] = (
     "custom",
 )
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+# The store's column sizes (store/models.py); a test stores a value at each limit.
 RUN_KEY_MAX = 128
+METRIC_NAME_MAX = 64
+HASH_MAX = 128
+VERSION_MAX = 200
+FEATURE_NAME_MAX = 200
+TAG_VALUE_MAX = 500
 TEXT_MAX = 20_000
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -124,7 +131,7 @@ class ProvenanceRow(BaseModel):
 class FeatureField(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: Annotated[str, Field(max_length=FEATURE_NAME_MAX)]
     dtype: str
 
 
@@ -150,12 +157,12 @@ class RunRecord(BaseModel):
     duration_seconds: NonNegative | None = None
     peak_memory_bytes: Count | None = None
     feature_schema: list[FeatureField] | None = None
-    feature_schema_hash: Annotated[str, Field(max_length=128)] | None = None
+    feature_schema_hash: Annotated[str, Field(max_length=HASH_MAX)] | None = None
     near_duplicate_ratio: Ratio | None = None
     neighbor_distance_quantiles: dict[str, NonNegative] = Field(default_factory=dict)
-    code_version: Annotated[str, Field(max_length=200)] | None = None
-    model_version: Annotated[str, Field(max_length=200)] | None = None
-    tags: dict[str, Annotated[str, Field(max_length=500)]] = Field(default_factory=dict)
+    code_version: Annotated[str, Field(max_length=VERSION_MAX)] | None = None
+    model_version: Annotated[str, Field(max_length=VERSION_MAX)] | None = None
+    tags: dict[str, Annotated[str, Field(max_length=TAG_VALUE_MAX)]] = Field(default_factory=dict)
     error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
     metrics: dict[str, dict[str, Ratio]] = Field(default_factory=dict)
     gate: GateResult | None = None
@@ -193,18 +200,29 @@ class RunRecord(BaseModel):
 
     @field_validator("metrics")
     @classmethod
-    def _splits(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for split in value:
+    def _metrics(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for split, values in value.items():
             if split not in SPLITS:
                 raise ValueError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
+            for name in values:
+                if not 0 < len(name) <= METRIC_NAME_MAX:
+                    raise InvalidInputError(
+                        f"metrics.{split}", name, f"metric names of 1-{METRIC_NAME_MAX} characters"
+                    )
         return value
 
-    @field_validator("params")
+    @field_validator("params", "report")
     @classmethod
-    def _finite_params(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key, item in value.items():
-            if isinstance(item, float) and not math.isfinite(item):
-                raise ValueError(f"params.{key} is {item}; expected a finite number")
+    def _finite_json(cls, value: dict[str, Any] | None, info: ValidationInfo) -> Any:
+        if value is not None:
+            check_finite(value, str(info.field_name))
+        return value
+
+    @field_validator("leakage")
+    @classmethod
+    def _finite_evidence(cls, value: LeakageResult | None) -> LeakageResult | None:
+        if value is not None:
+            check_finite(value.evidence, "leakage.evidence")
         return value
 
     @model_validator(mode="after")
@@ -280,8 +298,24 @@ class RunRecord(BaseModel):
                 "model_version",
             },
         )
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        canonical = jsonio.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_finite(value: Any, path: str) -> None:
+    """Refuse NaN and ±inf anywhere inside a JSON value, naming where (``params.k.0``).
+
+    JSON has no such numbers: PostgreSQL refuses them, SQLite would keep them and hand every
+    reader of the row invalid JSON.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInputError(path, value, "a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_finite(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_finite(item, f"{path}.{index}")
 
 
 def parse_run_record(data: Any) -> RunRecord:
@@ -299,10 +333,11 @@ def parse_run_record(data: Any) -> RunRecord:
     try:
         return RunRecord.model_validate(data)
     except ValidationError as exc:
-        raise _to_input_error(exc) from None
+        raise to_input_error(exc) from None
 
 
-def _to_input_error(exc: ValidationError) -> InvalidInputError:
+def to_input_error(exc: ValidationError) -> InvalidInputError:
+    """The first error of a record's validation, naming its field, value and expectation."""
     item = exc.errors()[0]
     raised = item.get("ctx", {}).get("error")
     if isinstance(raised, InvalidInputError):

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smote_monitor import jsonio
 from smote_monitor.errors import InvalidInputError, RunConflictError, StoreUnavailableError
 from smote_monitor.profiling import Profiles, profiles_from_dict, profiles_to_dict
 from smote_monitor.records import RunRecord, parse_run_record
@@ -48,7 +49,7 @@ class Spool:
                 payload = {"record": record.model_dump(mode="json")}
                 if profiles:
                     payload["profiles"] = profiles_to_dict(profiles)
-                json.dump(payload, handle)
+                handle.write(jsonio.dumps(payload))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)

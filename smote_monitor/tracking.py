@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from smote_core import Measure
 from smote_monitor.config import Settings, load_settings, settings_for_url
@@ -22,7 +24,14 @@ from smote_monitor.observation import (
     variant_of,
 )
 from smote_monitor.profiling import Profiles, training_profiles
-from smote_monitor.records import RunRecord, RunStatus, parse_run_record, utcnow
+from smote_monitor.records import (
+    TEXT_MAX,
+    RunRecord,
+    RunStatus,
+    parse_run_record,
+    to_input_error,
+    utcnow,
+)
 from smote_monitor.spool import ReplayResult, Spool
 from smote_monitor.store import Store
 from smote_monitor.store.runs import SaveOutcome, open_run, save_run
@@ -226,8 +235,7 @@ class TrackedRun:
         report = getattr(sampler, "report_", None)
         to_dict = getattr(report, "to_dict", None)
         report_dict = to_dict() if callable(to_dict) else None
-        self._data = (X, y, X_res, y_res)
-        self._fields = describe_resampling(
+        fields = describe_resampling(
             X_before=X,
             y_before=y,
             X_after=X_res,
@@ -238,9 +246,22 @@ class TrackedRun:
             measurement=measurement,
         )
         if variant_of(sampler) == "custom":
-            self._fields["params"]["sampler_class"] = type(sampler).__qualname__
+            fields["params"]["sampler_class"] = type(sampler).__qualname__
+        self._check(**fields)
+        self._data = (X, y, X_res, y_res)
+        self._fields = fields
         self._profile(X, X_res)
         return X_res, y_res
+
+    def _check(self, **changes: Any) -> None:
+        """Validate the run as it would be stored with ``changes``.
+
+        A value the record cannot hold is refused here, by the call that passed it, while the
+        pipeline can still react — not when the block ends after training.
+        """
+        parse_run_record(
+            {**self._draft.model_dump(), **self._fields, "metrics": self._metrics, **changes}
+        )
 
     def _profile(self, X_real: Any, X_augmented: Any) -> None:
         config = self._monitor.settings.dataset(self.dataset)
@@ -259,8 +280,7 @@ class TrackedRun:
         variant: str,
     ) -> None:
         """Record a resampling that happened elsewhere."""
-        self._data = (X_before, y_before, X_after, y_after)
-        self._fields = describe_resampling(
+        fields = describe_resampling(
             X_before=X_before,
             y_before=y_before,
             X_after=X_after,
@@ -268,6 +288,9 @@ class TrackedRun:
             params=params,
             variant=variant,
         )
+        self._check(**fields)
+        self._data = (X_before, y_before, X_after, y_after)
+        self._fields = fields
         self._profile(X_before, X_after)
 
     def log_validation(
@@ -292,14 +315,16 @@ class TrackedRun:
         merged = {
             split: {**self._metrics.get(split, {}), **values} for split, values in given.items()
         }
-        parse_run_record({"dataset": self.dataset, "status": "running", "metrics": merged})
-        self._metrics.update(merged)
+        self._check(metrics={**self._metrics, **merged})
         if (X_val is None) != (y_val is None):
             raise InvalidInputError(
                 "X_val" if X_val is None else "y_val", None, "X_val and y_val given together"
             )
         if X_val is not None:
             check_xy("X_val", X_val, "y_val", y_val)
+        # Only a call whose every argument is valid changes the run.
+        self._metrics.update(merged)
+        if X_val is not None:
             self._validation_data = (X_val, y_val)
 
     def __exit__(
@@ -323,24 +348,54 @@ class TrackedRun:
             )
 
     def _finish(self, exc: BaseException | None) -> RunRecord:
+        """The finished run's record; never raises a validation error.
+
+        Values are validated where they are passed, so this is a last resort: a record that is
+        invalid anyway is stored ``failed`` with the reason, because the run itself has finished
+        and an exception now would cost the pipeline its trained model.
+        """
+        # A wall clock stepped back during training must not make the run end before it began.
+        finished_at = max(utcnow(), self._draft.started_at)
+        try:
+            return self._finished_record(exc, finished_at)
+        except (InvalidInputError, ValidationError) as invalid:
+            reason = invalid if isinstance(invalid, InvalidInputError) else to_input_error(invalid)
+            log.error(
+                "run %s/%s: the run record could not be validated (%s); it is stored as failed",
+                self.dataset,
+                self.run_key,
+                reason,
+            )
+            error = f"the run record could not be validated: {reason}"
+            if exc is not None:
+                error = f"{_error_text(exc)}; {error}"
+            fields = self._draft.model_dump(exclude={"status"})
+            fields.update(status=RunStatus.FAILED, finished_at=finished_at, error=error[-TEXT_MAX:])
+            return parse_run_record(fields)
+
+    def _finished_record(self, exc: BaseException | None, finished_at: datetime) -> RunRecord:
         fields = self._draft.model_dump(exclude={"status"})
         fields.update(self._fields)
         fields["metrics"] = self._metrics
-        fields["finished_at"] = utcnow()
+        fields["finished_at"] = finished_at
         if exc is not None:
             fields["status"] = RunStatus.FAILED
-            fields["error"] = "".join(traceback.format_exception_only(exc)).strip()[-20_000:]
+            fields["error"] = _error_text(exc)
             return parse_run_record(fields)
         if not self._fields:
             fields["status"] = RunStatus.FAILED
             fields["error"] = "the run block ended without resample() or observe()"
             return parse_run_record(fields)
         fields["status"] = RunStatus.SUCCEEDED
-        record = parse_run_record(fields)
         if self._validation_data is not None and self._data is not None:
-            record.leakage = check_leakage(*self._data, *self._validation_data)
+            fields["leakage"] = check_leakage(*self._data, *self._validation_data)
+        record = parse_run_record(fields)
         record.gate = evaluate_gate(record, self._monitor.settings.dataset(self.dataset).slo)
         return record
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()[-TEXT_MAX:]
 
 
 def _new_outputs(inputs: tuple[Any, Any], outputs: tuple[Any, Any]) -> list[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging.config
 import os
 import sys
@@ -13,6 +12,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+from smote_monitor import jsonio
 from smote_monitor.config import ConfigError, Settings, load_settings
 
 DEFAULT_CONFIG = Path("smote-monitor.yaml")
@@ -74,7 +74,7 @@ def configure_logging(level: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.write(jsonio.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:

@@ -47,7 +47,16 @@ BAD = [
     ({"metrics": {"train": {"f1": 1.5}}}, "metrics.train.f1", "1.5", "less than or equal to 1"),
     ({"metrics": {"train": {"f1": float("nan")}}}, "metrics.train.f1", "nan", "finite number"),
     ({"metrics": {"holdout": {"f1": 0.5}}}, "metrics", "", "split 'holdout': expected one of"),
-    ({"params": {"alpha": float("nan")}}, "params", "", "params.alpha is nan"),
+    ({"params": {"alpha": float("nan")}}, "params.alpha", "nan", "a finite number$"),
+    ({"params": {"k": [float("nan")]}}, "params.k.0", "nan", "a finite number$"),
+    ({"params": {"a": {"b": [1, float("-inf")]}}}, "params.a.b.1", "-inf", "a finite number$"),
+    ({"report": {"quantiles": {"0.5": float("inf")}}}, "report.quantiles.0.5", "inf", "finite"),
+    (
+        {"leakage": {"suspected": False, "evidence": {"share": [float("nan")]}}},
+        "leakage.evidence.share.0",
+        "nan",
+        "a finite number$",
+    ),
     ({"near_duplicate_ratio": -0.1}, "near_duplicate_ratio", "-0.1", "greater than or equal"),
     (
         {"finished_at": "2020-01-01T00:00:00Z", "started_at": "2021-01-01T00:00:00Z"},
@@ -84,7 +93,20 @@ BAD = [
         "'1'",
         "number",
     ),
-    # A seed is stored as a signed 64-bit integer.
+    # Every value must fit the store's column: the store never sees what it cannot hold.
+    ({"metrics": {"train": {"f" * 65: 0.5}}}, "metrics.train", "'fff", "1-64 characters"),
+    ({"metrics": {"train": {"": 0.5}}}, "metrics.train", "''", "1-64 characters"),
+    ({"run_key": "k" * 129}, "run_key", "'kkk", "at most 128 characters"),
+    ({"code_version": "v" * 201}, "code_version", "'vvv", "at most 200 characters"),
+    ({"feature_schema_hash": "h" * 129}, "feature_schema_hash", "'hhh", "at most 128 characters"),
+    (
+        {"feature_schema": [{"name": "n" * 201, "dtype": "float64"}]},
+        "feature_schema.0.name",
+        "'nnn",
+        "at most 200 characters",
+    ),
+    ({"peak_memory_bytes": 2**63}, "peak_memory_bytes", str(2**63), "less than or equal to"),
+    ({"seed": 10**23}, "seed", str(10**23), "less than or equal to 9223372036854775807"),
     ({"seed": 2**63}, "seed", str(2**63), "less than or equal to 9223372036854775807"),
     (
         {"seed": -(2**63) - 1},

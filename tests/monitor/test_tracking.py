@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +260,70 @@ def test_log_validation_refuses_a_metric_that_is_not_a_number(
         monitor.track_run(dataset="fraud", run_key="typed") as run,
     ):
         run.log_validation(validation={"f1": value})  # type: ignore[dict-item]
+
+
+class NaNWeightSampler(DuplicatingSampler):
+    """A sampler whose parameters cannot be stored: a NaN nested in a list."""
+
+    def __init__(self) -> None:
+        self.class_weights = [1.0, float("nan")]
+
+
+def test_an_unstorable_sampler_is_refused_by_resample_not_when_the_block_ends(
+    monitor: Monitor,
+) -> None:
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="nan-params") as run:
+        with pytest.raises(
+            InvalidInputError, match=r"^params.class_weights.1: got nan; expected a finite number"
+        ):
+            run.resample(NaNWeightSampler(), X, y)
+        with pytest.raises(InvalidInputError, match=r"^metrics.validation: got 'mmmm"):
+            run.log_validation(validation={"m" * 65: 0.5})
+        run.resample(DuplicatingSampler(), X, y)  # the pipeline goes on with a storable sampler
+        run.log_validation(validation=GOOD)
+    stored = find_run(monitor.store, "fraud", "nan-params")
+    assert stored is not None and stored.status == "succeeded"
+    assert run_to_record(stored).metrics == {"validation": GOOD}
+
+
+def test_a_clock_stepping_back_during_training_does_not_fail_the_run(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smote_monitor.tracking as tracking
+
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="clock") as run:
+        run.resample(DuplicatingSampler(), X, y)
+        started = find_run(monitor.store, "fraud", "clock")
+        assert started is not None
+        monkeypatch.setattr(tracking, "utcnow", lambda: started.started_at - timedelta(hours=1))
+    stored = find_run(monitor.store, "fraud", "clock")
+    assert stored is not None and stored.status == "succeeded"
+    assert stored.finished_at is not None and stored.finished_at >= stored.started_at
+
+
+def test_a_record_found_invalid_as_the_block_ends_is_stored_failed_not_raised(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every value is checked where it is passed; should the finished record still be invalid
+    # (here a leakage check gone wrong), the trained model must not be lost to an exception.
+    import smote_monitor.tracking as tracking
+    from smote_monitor.records import LeakageResult
+
+    broken = LeakageResult.model_construct(suspected=False, evidence={"share": float("nan")})
+    monkeypatch.setattr(tracking, "check_leakage", lambda *args: broken)
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="late") as run:
+        run.resample(DuplicatingSampler(), X, y)
+        run.log_validation(validation=GOOD, X_val=X[:50], y_val=y[:50])
+    stored = find_run(monitor.store, "fraud", "late")
+    assert stored is not None and stored.status == "failed"
+    assert stored.error == (
+        "the run record could not be validated: leakage.evidence.share: got nan; "
+        "expected a finite number"
+    )
+    assert "could not be validated" in caplog.text
 
 
 def test_from_config_reports_bad_keys(tmp_path: Path) -> None:
