@@ -168,7 +168,8 @@ class TrackedRun:
 
     Entering marks the run ``running`` in the store (or notes that the store is down). Leaving
     stores it ``succeeded`` with its gate result, or ``failed`` with the error text when the block
-    raised; the exception is re-raised.
+    raised; the block's exception is re-raised, even when storing the failure fails (that is
+    logged).
     """
 
     def __init__(
@@ -335,7 +336,20 @@ class TrackedRun:
     ) -> None:
         record = self._finish(exc)
         self.record = record
-        outcome = self._monitor.persist(record, self._profiles)
+        try:
+            outcome = self._monitor.persist(record, self._profiles)
+        except Exception:
+            if exc is None:
+                raise
+            # The block's own exception is what the caller must see; a conflict or an outage
+            # while recording the failure would only hide it.
+            log.exception(
+                "run %s/%s failed and its failure could not be stored; re-raising the run's %s",
+                record.dataset,
+                record.run_key,
+                type(exc).__name__,
+            )
+            return
         if outcome is not None:
             self.run_id = outcome.run_id
             log.info(

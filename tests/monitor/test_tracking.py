@@ -126,6 +126,24 @@ def test_an_exception_marks_the_run_failed_and_is_reraised(monitor: Monitor) -> 
     assert stored.finished_at is not None
 
 
+def test_the_blocks_exception_propagates_even_when_storing_the_failure_fails(
+    monitor: Monitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="done") as run:
+        run.resample(DuplicatingSampler(), X, y)
+    # A rerun under the succeeded key: its failure conflicts with the stored run.
+    with (
+        pytest.raises(MemoryError, match="out of memory"),
+        monitor.track_run(dataset="fraud", run_key="done") as run,
+    ):
+        run.resample(DuplicatingSampler(), X, y)
+        raise MemoryError("out of memory")
+    assert "could not be stored" in caplog.text and "already stored" in caplog.text
+    stored = find_run(monitor.store, "fraud", "done")
+    assert stored is not None and stored.status == "succeeded"
+
+
 def test_the_run_is_running_while_the_block_is_open(monitor: Monitor) -> None:
     with monitor.track_run(dataset="fraud", run_key="open") as run:
         stored = find_run(monitor.store, "fraud", "open")
