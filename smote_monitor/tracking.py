@@ -108,11 +108,17 @@ class Monitor:
         y_val: Any = None,
         tags: dict[str, str] | None = None,
     ) -> RunRecord:
-        """Record a resampling done elsewhere (e.g. with imbalanced-learn) in one call."""
-        with self.track_run(dataset, run_key, tags=tags) as run:
-            run.observe(X_before, y_before, X_after, y_after, params=params or {}, variant=variant)
-            if train is not None or validation is not None:
-                run.log_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
+        """Record a resampling done elsewhere (e.g. with imbalanced-learn) in one call.
+
+        Every argument is validated before the store is touched: bad input raises
+        :class:`InvalidInputError` and leaves no run behind (no ``running`` row, no ``failed``
+        run).
+        """
+        run = self.track_run(dataset, run_key, tags=tags)
+        run.observe(X_before, y_before, X_after, y_after, params=params or {}, variant=variant)
+        if any(value is not None for value in (train, validation, X_val, y_val)):
+            run.log_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
+        run._store(None)
         assert run.record is not None
         return run.record
 
@@ -334,6 +340,10 @@ class TrackedRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._store(exc)
+
+    def _store(self, exc: BaseException | None) -> None:
+        """Store the finished run (spooled when the store is down)."""
         record = self._finish(exc)
         self.record = record
         try:

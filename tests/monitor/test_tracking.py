@@ -225,6 +225,37 @@ def test_observe_run_records_a_resampling_done_elsewhere(monitor: Monitor) -> No
 
 
 @pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"variant": "imblearn.SMOTE"}, r"^variant: got 'imblearn.SMOTE'; expected one of SMOTE"),
+        ({"y_after": np.zeros(3)}, r"^y_after: got '3 labels'; expected \d+ labels"),
+        ({"params": {"k": float("nan")}}, r"^params.k: got nan; expected a finite number"),
+        ({"validation": {"f1": 2.0}}, r"^metrics.validation.f1: got 2.0"),
+        ({"X_val": np.zeros((2, 4))}, r"^y_val: got None; expected X_val and y_val given together"),
+        ({"dataset": "no good"}, r"^dataset: got 'no good'"),
+    ],
+)
+def test_observe_run_with_bad_input_writes_nothing(
+    monitor: Monitor, change: dict[str, Any], message: str
+) -> None:
+    X, y = _data()
+    X_res, y_res = ImblearnSMOTE(random_state=3).fit_resample(X, y)
+    arguments: dict[str, Any] = {
+        "dataset": "churn",
+        "X_before": X,
+        "y_before": y,
+        "X_after": X_res,
+        "y_after": y_res,
+        "run_key": "observed",
+        "train": {"f1": 0.9},
+        "validation": GOOD,
+    }
+    with pytest.raises(InvalidInputError, match=message):
+        monitor.observe_run(**{**arguments, **change})
+    assert list_runs(monitor.store) == []
+
+
+@pytest.mark.parametrize(
     ("call", "message"),
     [
         (lambda m: m.track_run(dataset="bad name"), r"^dataset: got 'bad name'"),
