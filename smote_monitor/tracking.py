@@ -34,9 +34,15 @@ from smote_monitor.records import (
 )
 from smote_monitor.spool import ReplayResult, Spool
 from smote_monitor.store import Store
+from smote_monitor.store.database import SchemaOutdatedError
 from smote_monitor.store.runs import SaveOutcome, open_run, save_run
 
 log = logging.getLogger(__name__)
+
+STORE_UNUSABLE = (StoreUnavailableError, SchemaOutdatedError)
+"""Why a store cannot take a run right now: a training job spools instead (unless strict). A
+schema behind this version (PostgreSQL waits for `smote-monitor db upgrade`) is an outage of the
+store, not of the run."""
 
 
 class Monitor:
@@ -66,8 +72,8 @@ class Monitor:
     ) -> Monitor:
         """A monitor on the store at ``database_url`` with default SLOs.
 
-        ``strict=True`` raises :class:`StoreUnavailableError` instead of spooling when the store is
-        down.
+        ``strict=True`` raises :class:`StoreUnavailableError` (or ``SchemaOutdatedError``)
+        instead of spooling when the store is down (or its schema is behind).
         """
         settings = settings_for_url(database_url)
         update: dict[str, Any] = {"strict": strict}
@@ -136,13 +142,13 @@ class Monitor:
     def persist(self, record: RunRecord, profiles: Profiles | None = None) -> SaveOutcome | None:
         try:
             outcome = save_run(self.store, record, profiles)
-        except StoreUnavailableError as exc:
+        except STORE_UNUSABLE as exc:
             if self.settings.strict:
                 raise
             path = self.spool.put(record, profiles)
             log.warning(
-                "store unreachable (%s); run %s/%s spooled to %s, it will be stored on the next "
-                "successful connection or by `smote-monitor spool replay`",
+                "store unavailable (%s); run %s/%s spooled to %s, it will be stored on the next "
+                "successful write or by `smote-monitor spool replay`",
                 exc,
                 record.dataset,
                 record.run_key,
@@ -219,11 +225,11 @@ class TrackedRun:
             self.run_id = open_run(
                 self._monitor.store, self.dataset, self.run_key, self._draft.started_at
             )
-        except StoreUnavailableError as exc:
+        except STORE_UNUSABLE as exc:
             if self._monitor.settings.strict:
                 raise
             log.warning(
-                "store unreachable (%s); run %s/%s continues and will be spooled",
+                "store unavailable (%s); run %s/%s continues and will be spooled",
                 exc,
                 self.dataset,
                 self.run_key,

@@ -13,7 +13,8 @@ import pytest
 from smote_monitor import Monitor, StoreUnavailableError
 from smote_monitor.records import parse_run_record
 from smote_monitor.spool import Spool, spool_name
-from smote_monitor.store import Store
+from smote_monitor.store import Store, migrate
+from smote_monitor.store.database import SchemaOutdatedError
 from smote_monitor.store.evaluations import REAL, load_profiles, shift_of_run
 from smote_monitor.store.runs import list_runs, run_to_record
 
@@ -56,7 +57,7 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
 
     assert done.returncode == 0, done.stderr
     assert "training finished with" in done.stdout
-    assert "store unreachable" in done.stderr and "spooled to" in done.stderr
+    assert "the store is unreachable" in done.stderr and "spooled to" in done.stderr
     assert [p.name for p in spool_dir.glob("*.json")] == [spool_name("fraud", "nightly-42")]
 
     env = {"SMOTE_MONITOR_SPOOL_DIR": str(spool_dir)}
@@ -163,3 +164,24 @@ def test_a_spool_file_being_written_is_not_replayed(tmp_path: Path) -> None:
         (tmp_path / f".tmp-{name.name}").write_text('{"rec')
         (tmp_path / "tmpabc.tmp").write_text('{"rec')
     assert [p.name for p in spool.pending()] == [spool_name("fraud", "2026-11-28")]
+
+
+def test_an_outdated_store_is_treated_as_unavailable_with_a_hint_to_upgrade(
+    postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    migrate.upgrade(Store(postgres_url, auto_upgrade=False).engine, "0001")
+    spool_dir = tmp_path / "spool"
+    strict = Monitor.from_url(postgres_url, spool_dir=spool_dir, strict=True)
+    with pytest.raises(SchemaOutdatedError, match="smote-monitor db upgrade"):
+        strict.track_run(dataset="fraud").__enter__()
+
+    monitor = Monitor.from_url(postgres_url, spool_dir=spool_dir)
+    with monitor.track_run(dataset="fraud", run_key="old-schema") as run:
+        run.observe(*([[0.0], [1.0]], [0, 1]) * 2, params={}, variant="SMOTE")
+    assert monitor.record({**VALID, "run_key": "recorded"}) is None
+    assert len(Spool(spool_dir).pending()) == 2
+    assert "run `smote-monitor db upgrade`" in caplog.text and "spooled to" in caplog.text
+
+    Store(postgres_url).upgrade()
+    assert Spool(spool_dir).replay(Store(postgres_url)).stored == 2
+    assert sorted(r.run_key for r in list_runs(Store(postgres_url))) == ["old-schema", "recorded"]
