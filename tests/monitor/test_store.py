@@ -14,6 +14,7 @@ from smote_monitor.store import Store
 from smote_monitor.store.models import Run, RunMetric
 from smote_monitor.store.runs import (
     _EMPTY_JSON,
+    SaveOutcome,
     dataset_row,
     find_run,
     get_run,
@@ -100,6 +101,37 @@ def test_a_failed_run_can_be_retried_under_its_key(store_url: str) -> None:
     run = get_run(store, first.run_id)
     assert run is not None
     assert (run.status, run.attempts, run.error) == ("succeeded", 2, None)
+
+
+def test_another_failure_under_the_key_updates_the_error_and_counts_the_attempt(
+    store_url: str,
+) -> None:
+    store = Store(store_url)
+
+    def failure(error: str, hour: int) -> SaveOutcome:
+        return save_run(
+            store,
+            parse_run_record(
+                {
+                    "dataset": "fraud",
+                    "run_key": "k",
+                    "status": "failed",
+                    "error": error,
+                    "started_at": f"2026-11-28T{hour:02d}:00:00Z",
+                }
+            ),
+        )
+
+    first = failure("OSError: disk full", 0)
+    assert failure("RuntimeError: CUDA OOM", 1) == SaveOutcome(first.run_id, "updated")
+    # the very same failure delivered again (a spool replay) is not another attempt
+    assert failure("RuntimeError: CUDA OOM", 1) == SaveOutcome(first.run_id, "duplicate")
+    # the same error in a later attempt is one
+    assert failure("RuntimeError: CUDA OOM", 2) == SaveOutcome(first.run_id, "updated")
+    run = get_run(store, first.run_id)
+    assert run is not None
+    assert (run.status, run.attempts, run.error) == ("failed", 3, "RuntimeError: CUDA OOM")
+    assert _count(store, Run) == 1
 
 
 def test_open_run_then_finish_fills_the_same_row(store_url: str) -> None:
