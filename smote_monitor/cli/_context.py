@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from smote_monitor import jsonio
 from smote_monitor.config import ConfigError, Settings, load_settings
@@ -77,8 +78,23 @@ def print_json(data: Any) -> None:
     sys.stdout.write(jsonio.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def print_plain(text: str, *, console: Console = console) -> None:
+    """Print text as it is: no Rich markup, emoji codes or highlighting.
+
+    Anything derived from user input (run keys, values in error messages, YAML excerpts) goes
+    through here; "[bold]SMOTE[/bold]" would otherwise print as "SMOTE".
+    """
+    console.print(Text(text), highlight=False, emoji=False, soft_wrap=True)
+
+
+def print_error(message: str) -> None:
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True
+    )
+
+
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     raise typer.Exit(code)
 
 

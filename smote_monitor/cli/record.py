@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
+from smote_monitor.cli._context import EXIT_BAD_INPUT, fail, print_json, print_plain, state
 from smote_monitor.records import parse_run_record
 from smote_monitor.tracking import Monitor
 
@@ -57,7 +57,7 @@ def record(
         print_json(results if isinstance(data, list) else results[0])
         return
     for result in results:
-        console.print(
+        print_plain(
             f"{result['dataset']}/{result['run_key']}: {result['action']}"
             + (f" (run {result['run_id']})" if result["run_id"] else "")
         )

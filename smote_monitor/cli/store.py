@@ -13,6 +13,7 @@ from smote_monitor.cli._context import (
     console,
     fail,
     print_json,
+    print_plain,
     state,
 )
 from smote_monitor.config import load_settings
@@ -112,7 +113,7 @@ def spool_replay(
             f"(spool: {spool.directory})"
         )
         for name, reason in result.rejected:
-            console.print(f"  rejected {name}: {reason}", highlight=False)
+            print_plain(f"  rejected {name}: {reason}")
     if result.remaining:
         fail("the store became unreachable during replay; run it again later", EXIT_STORE_DOWN)
 
@@ -123,5 +124,5 @@ def spool_list(ctx: typer.Context) -> None:
     spool = Spool(state(ctx).settings.spool_dir)
     pending = spool.pending()
     for path in pending:
-        console.print(path.name)
+        print_plain(path.name)
     console.print(f"{len(pending)} waiting in {spool.directory}")
