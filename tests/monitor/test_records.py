@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from smote_monitor import InvalidInputError, Monitor
 from smote_monitor.records import parse_run_record
+from smote_monitor.store import Store
+from smote_monitor.store.models import Dataset
 from smote_monitor.store.runs import list_runs
+
+from .cli_helpers import run_cli
 
 VALID = {
     "dataset": "fraud",
@@ -47,15 +54,15 @@ BAD = [
     ({"metrics": {"train": {"f1": 1.5}}}, "metrics.train.f1", "1.5", "less than or equal to 1"),
     ({"metrics": {"train": {"f1": float("nan")}}}, "metrics.train.f1", "nan", "finite number"),
     ({"metrics": {"holdout": {"f1": 0.5}}}, "metrics", "", "split 'holdout': expected one of"),
-    ({"params": {"alpha": float("nan")}}, "params.alpha", "nan", "a finite number$"),
-    ({"params": {"k": [float("nan")]}}, "params.k.0", "nan", "a finite number$"),
-    ({"params": {"a": {"b": [1, float("-inf")]}}}, "params.a.b.1", "-inf", "a finite number$"),
+    ({"params": {"alpha": float("nan")}}, "params.alpha", "nan", "a finite number"),
+    ({"params": {"k": [float("nan")]}}, "params.k.0", "nan", "a finite number"),
+    ({"params": {"a": {"b": [1, float("-inf")]}}}, "params.a.b.1", "-inf", "a finite number"),
     ({"report": {"quantiles": {"0.5": float("inf")}}}, "report.quantiles.0.5", "inf", "finite"),
     (
         {"leakage": {"suspected": False, "evidence": {"share": [float("nan")]}}},
         "leakage.evidence.share.0",
         "nan",
-        "a finite number$",
+        "a finite number",
     ),
     ({"near_duplicate_ratio": -0.1}, "near_duplicate_ratio", "-0.1", "greater than or equal"),
     (
@@ -117,21 +124,24 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("change", "field", "value", "expected"),
-    BAD,
-    ids=[case[1] + ":" + str(i) for i, case in enumerate(BAD)],
-)
+BAD_IDS = [case[1] + ":" + str(i) for i, case in enumerate(BAD)]
+
+
+def _assert_names(message: str, field: str, value: str, expected: str) -> None:
+    """The message names the field, shows the value and says what was expected."""
+    assert message.startswith(f"{field}: got "), message
+    assert re.search(re.escape(value) if "\\" not in value else value, message), message
+    assert re.search(expected, message), message
+
+
+@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD, ids=BAD_IDS)
 def test_bad_field_is_named_with_value_and_expectation(
     change: dict[str, object], field: str, value: str, expected: str
 ) -> None:
     with pytest.raises(InvalidInputError) as info:
         parse_run_record({**VALID, **change})
     assert info.value.field == field
-    message = str(info.value)
-    assert message.startswith(f"{field}: got ")
-    assert re.search(re.escape(value) if "\\" not in value else value, message), message
-    assert re.search(expected, message), message
+    _assert_names(str(info.value), field, value, expected)
 
 
 def test_missing_dataset_is_named() -> None:
@@ -166,11 +176,38 @@ def test_content_hash_ignores_clock_readings_but_not_content() -> None:
     assert first.content_hash() != different.content_hash()
 
 
-@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD[:6])
+def _nothing_written(url: str) -> None:
+    store = Store(url)
+    assert list_runs(store) == []
+    with store.read() as session:
+        assert session.scalars(select(Dataset)).all() == []
+
+
+@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD, ids=BAD_IDS)
 def test_bad_record_writes_nothing(
     sqlite_url: str, change: dict[str, object], field: str, value: str, expected: str
 ) -> None:
     monitor = Monitor.from_url(sqlite_url)
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(InvalidInputError) as info:
         monitor.record({**VALID, **change})
-    assert list_runs(monitor.store) == []
+    _assert_names(str(info.value), field, value, expected)
+    _nothing_written(sqlite_url)
+
+
+@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD, ids=BAD_IDS)
+def test_bad_record_from_the_cli_exits_2_and_writes_nothing(
+    sqlite_url: str,
+    tmp_path: Path,
+    change: dict[str, object],
+    field: str,
+    value: str,
+    expected: str,
+) -> None:
+    payload = json.dumps({**VALID, **change})  # NaN and Infinity travel as JSON's extensions
+    done = run_cli("--database-url", sqlite_url, "record", "-", cwd=tmp_path, stdin=payload)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    message = done.stderr.removeprefix("error: ")
+    _assert_names(message, field, value, expected)
+    assert message.rstrip().endswith("; nothing was written")
+    _nothing_written(sqlite_url)
