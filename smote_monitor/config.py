@@ -172,7 +172,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The file's values arrive as init kwargs; the environment must win over them.
-        return (env_settings, init_settings)
+        return (_EnvDatasetsMatched(settings_cls, env_settings, init_settings), init_settings)
 
     def dataset(self, name: str) -> DatasetConfig:
         """The dataset's config, or the defaults for a dataset the file does not list."""
@@ -185,6 +185,46 @@ class Settings(BaseSettings):
 
 class ConfigError(SmoteMonitorError, ValueError):
     """The configuration (file, environment or arguments) is invalid."""
+
+
+class _EnvDatasetsMatched(PydanticBaseSettingsSource):
+    """The environment, with its dataset names matched to the file's regardless of case.
+
+    Environment variable names are case-insensitive, so ``SMOTE_MONITOR_DATASETS__FRAUD__…``
+    arrives as dataset ``fraud``; it must override the file's ``Fraud``, not add a dataset.
+    """
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        env: PydanticBaseSettingsSource,
+        file: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._env, self._file = env, file
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        data = self._env()
+        overrides, named = data.get("datasets"), self._file().get("datasets")
+        if isinstance(overrides, dict) and isinstance(named, dict):
+            data["datasets"] = {_dataset_named(name, named): v for name, v in overrides.items()}
+        return data
+
+
+def _dataset_named(name: str, named: dict[str, Any]) -> str:
+    if name in named:
+        return name
+    same = [other for other in named if other.casefold() == name.casefold()]
+    if len(same) > 1:
+        raise ConfigError(
+            f"{ENV_PREFIX}DATASETS__{name.upper()}__*: got dataset {name!r}; expected one dataset "
+            f"of the config, but {' and '.join(map(repr, same))} differ only in case (environment "
+            "names ignore case): rename one of them"
+        )
+    return same[0] if same else name
 
 
 def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:

@@ -56,6 +56,31 @@ def test_environment_overrides_file_including_nested_keys(
     assert settings.datasets["fraud"].target == "y"
 
 
+def test_an_environment_override_reaches_a_dataset_named_in_another_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Environment names are case-insensitive: the override arrives as dataset "fraud".
+    path = _write(tmp_path, "datasets:\n  Fraud: {target: y}\n")
+    monkeypatch.setenv("SMOTE_MONITOR_DATASETS__FRAUD__SLO__MINORITY_RECALL", "0.9")
+    settings = load_settings(path)
+    assert list(settings.datasets) == ["Fraud"]
+    assert settings.datasets["Fraud"].slo.minority_recall == 0.9
+    assert settings.datasets["Fraud"].target == "y"
+
+
+def test_an_environment_override_matching_two_datasets_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, "datasets:\n  Fraud: {target: y}\n  FRAUD: {target: z}\n")
+    monkeypatch.setenv("SMOTE_MONITOR_DATASETS__FRAUD__TARGET", "w")
+    with pytest.raises(
+        ConfigError,
+        match=r"SMOTE_MONITOR_DATASETS__FRAUD__\*: got dataset 'fraud'; expected one dataset of "
+        r"the config, but 'Fraud' and 'FRAUD' differ only in case",
+    ):
+        load_settings(path)
+
+
 def test_an_explicit_url_is_not_redirected_by_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
