@@ -336,6 +336,23 @@ def parse_run_record(data: Any) -> RunRecord:
         raise to_input_error(exc) from None
 
 
+def parse_finished_record(data: Any) -> RunRecord:
+    """Validate a run recorded from outside (``Monitor.record``, ``smote-monitor record``).
+
+    As :func:`parse_run_record`, and the run must have finished: ``running`` is the state
+    ``track_run`` keeps while its block is open, never something to record.
+    """
+    record = parse_run_record(data)
+    if record.status is RunStatus.RUNNING:
+        raise InvalidInputError(
+            "status",
+            record.status.value,
+            "'succeeded' or 'failed': a recorded run has finished (track_run records a run in "
+            "progress)",
+        )
+    return record
+
+
 def to_input_error(exc: ValidationError) -> InvalidInputError:
     """The first error of a record's validation, naming its field, value and expectation."""
     item = exc.errors()[0]

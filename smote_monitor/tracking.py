@@ -28,6 +28,7 @@ from smote_monitor.records import (
     TEXT_MAX,
     RunRecord,
     RunStatus,
+    parse_finished_record,
     parse_run_record,
     to_input_error,
     utcnow,
@@ -68,15 +69,19 @@ class Monitor:
         database_url: str,
         *,
         spool_dir: str | os.PathLike[str] | None = None,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> Monitor:
         """A monitor on the store at ``database_url`` with default SLOs.
 
         ``strict=True`` raises :class:`StoreUnavailableError` (or ``SchemaOutdatedError``)
-        instead of spooling when the store is down (or its schema is behind).
+        instead of spooling when the store is down (or its schema is behind). ``spool_dir`` and
+        ``strict`` default to the settings (``SMOTE_MONITOR_SPOOL_DIR``,
+        ``SMOTE_MONITOR_STRICT``).
         """
         settings = settings_for_url(database_url)
-        update: dict[str, Any] = {"strict": strict}
+        update: dict[str, Any] = {}
+        if strict is not None:
+            update["strict"] = strict
         if spool_dir is not None:
             update["spool_dir"] = os.fspath(spool_dir)
         return cls(settings.model_copy(update=update))
@@ -134,7 +139,7 @@ class Monitor:
         The gate is evaluated against the dataset's SLOs unless the record carries one. Returns
         None when the store was down and the record was spooled.
         """
-        parsed = parse_run_record(record)
+        parsed = parse_finished_record(record)
         if parsed.gate is None and parsed.status is RunStatus.SUCCEEDED:
             parsed.gate = evaluate_gate(parsed, self.settings.dataset(parsed.dataset).slo)
         return self.persist(parsed)

@@ -176,6 +176,14 @@ def test_content_hash_ignores_clock_readings_but_not_content() -> None:
     assert first.content_hash() != different.content_hash()
 
 
+FINISHED_ONLY = (
+    {"status": "running"},
+    "status",
+    "'running'",
+    "'succeeded' or 'failed': a recorded run has finished",
+)
+
+
 def _nothing_written(url: str) -> None:
     store = Store(url)
     assert list_runs(store) == []
@@ -183,7 +191,9 @@ def _nothing_written(url: str) -> None:
         assert session.scalars(select(Dataset)).all() == []
 
 
-@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD, ids=BAD_IDS)
+@pytest.mark.parametrize(
+    ("change", "field", "value", "expected"), [*BAD, FINISHED_ONLY], ids=[*BAD_IDS, "running"]
+)
 def test_bad_record_writes_nothing(
     sqlite_url: str, change: dict[str, object], field: str, value: str, expected: str
 ) -> None:
@@ -194,7 +204,9 @@ def test_bad_record_writes_nothing(
     _nothing_written(sqlite_url)
 
 
-@pytest.mark.parametrize(("change", "field", "value", "expected"), BAD, ids=BAD_IDS)
+@pytest.mark.parametrize(
+    ("change", "field", "value", "expected"), [*BAD, FINISHED_ONLY], ids=[*BAD_IDS, "running"]
+)
 def test_bad_record_from_the_cli_exits_2_and_writes_nothing(
     sqlite_url: str,
     tmp_path: Path,

@@ -104,6 +104,16 @@ def test_strict_mode_raises_instead_of_spooling(tmp_path: Path) -> None:
     assert not (tmp_path / "spool").exists()
 
 
+def test_strict_from_the_environment_holds_unless_from_url_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMOTE_MONITOR_STRICT", "true")
+    with pytest.raises(StoreUnavailableError):
+        Monitor.from_url(UNREACHABLE_URL, spool_dir=tmp_path / "spool").record(VALID)
+    lenient = Monitor.from_url(UNREACHABLE_URL, spool_dir=tmp_path / "spool", strict=False)
+    assert lenient.record(VALID) is None
+
+
 def test_a_conflicting_spooled_record_is_kept_aside_with_its_reason(
     sqlite_url: str, tmp_path: Path
 ) -> None:
