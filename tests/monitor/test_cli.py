@@ -52,6 +52,21 @@ def test_init_writes_a_valid_commented_config_and_creates_the_store(tmp_path: Pa
     assert again.returncode == 2 and "exists; pass --force" in again.stderr
 
 
+def test_init_writes_no_config_when_the_store_cannot_be_created(tmp_path: Path) -> None:
+    down = ["--database-url", "postgresql+psycopg://postgres@127.0.0.1:1/x"]
+    done = run_cli(*down, "init", cwd=tmp_path)
+    assert done.returncode == 3
+    assert "the store is unreachable" in done.stderr
+    assert "smote-monitor.yaml was not written" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+    # --force over an existing config keeps it when the store fails
+    (tmp_path / "smote-monitor.yaml").write_text("database_url: sqlite:///mine.db\n")
+    again = run_cli(*down, "init", "--force", cwd=tmp_path)
+    assert again.returncode == 3
+    assert (tmp_path / "smote-monitor.yaml").read_text() == "database_url: sqlite:///mine.db\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["smote-monitor.yaml"]
+
+
 def test_record_from_file_and_stdin_then_list_and_show(store_url: str, tmp_path: Path) -> None:
     source = tmp_path / "run.json"
     source.write_text(json.dumps(VALID))
