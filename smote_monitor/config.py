@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -171,7 +172,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The file's values arrive as init kwargs; the environment must win over them.
-        return (env_settings, init_settings)
+        return (_EnvDatasetsMatched(settings_cls, env_settings, init_settings), init_settings)
 
     def dataset(self, name: str) -> DatasetConfig:
         """The dataset's config, or the defaults for a dataset the file does not list."""
@@ -186,6 +187,95 @@ class ConfigError(SmoteMonitorError, ValueError):
     """The configuration (file, environment or arguments) is invalid."""
 
 
+class _EnvDatasetsMatched(PydanticBaseSettingsSource):
+    """The environment, with its dataset names matched to the file's regardless of case.
+
+    Environment variable names are case-insensitive, so ``SMOTE_MONITOR_DATASETS__FRAUD__…``
+    arrives as dataset ``fraud``; it must override the file's ``Fraud``, not add a dataset.
+    """
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        env: PydanticBaseSettingsSource,
+        file: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._env, self._file = env, file
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        data = self._env()
+        overrides, named = data.get("datasets"), self._file().get("datasets")
+        if isinstance(overrides, dict) and isinstance(named, dict):
+            data["datasets"] = {_dataset_named(name, named): v for name, v in overrides.items()}
+        return data
+
+
+def _dataset_named(name: str, named: dict[str, Any]) -> str:
+    if name in named:
+        return name
+    same = [other for other in named if other.casefold() == name.casefold()]
+    if len(same) > 1:
+        raise ConfigError(
+            f"{ENV_PREFIX}DATASETS__{name.upper()}__*: got dataset {name!r}; expected one dataset "
+            f"of the config, but {' and '.join(map(repr, same))} differ only in case (environment "
+            "names ignore case): rename one of them"
+        )
+    return same[0] if same else name
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The config model at a key path (``("datasets", "fraud", "slo")`` → SLOConfig), so that
+    an unknown key's message lists the keys known there."""
+    node: Any = Settings
+    for part in loc:
+        node = _unwrap(node)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(part))
+            if field is None:
+                return None
+            node = field.annotation
+        elif get_origin(node) is dict:  # part is a key of the mapping, e.g. a dataset name
+            node = get_args(node)[1]
+        elif get_origin(node) in (Union, UnionType):  # a tagged union: part is the tag
+            tagged = [m for m in get_args(node) if part in _literal_values(m)]
+            if len(tagged) != 1:
+                return None
+            node = tagged[0]
+        else:
+            return None
+    node = _unwrap(node)
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
+
+
+def _unwrap(node: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] down to the type inside."""
+    while True:
+        if get_origin(node) is Annotated:
+            node = get_args(node)[0]
+        elif get_origin(node) in (Union, UnionType):
+            members = [m for m in get_args(node) if m is not type(None)]
+            if len(members) != 1:
+                return node
+            node = members[0]
+        else:
+            return node
+
+
+def _literal_values(model: Any) -> set[Any]:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return set()
+    return {
+        value
+        for field in model.model_fields.values()
+        if get_origin(field.annotation) is Literal
+        for value in get_args(field.annotation)
+    }
+
+
 def _format_errors(error: ValidationError, source: str) -> str:
     lines = [f"invalid configuration in {source}:"]
     for item in error.errors():
@@ -197,6 +287,11 @@ def _format_errors(error: ValidationError, source: str) -> str:
                 f"  {path}.{ctx.get('discriminator', 'kind').strip(chr(39))}: got "
                 f"{ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
             )
+            continue
+        if item["type"] == "extra_forbidden":
+            model = _model_at(item["loc"][:-1])
+            known = f" ({', '.join(model.model_fields)})" if model is not None else ""
+            lines.append(f"  {path}: got {item.get('input')!r}; expected a known key{known}")
             continue
         if message.startswith("Value error, "):  # our validators already say value and expectation
             lines.append(f"  {path}: {message.removeprefix('Value error, ')}")

@@ -2,7 +2,7 @@
 
 The collector, the alert-rule generator and the dashboard generator all read this module, so a
 metric or label name cannot drift between them. Nothing else in the project spells a metric name
-as a string literal (``tests/test_conventions.py`` enforces it).
+as a string literal (``tests/monitor/test_conventions.py`` enforces it).
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ was expected, and is raised before anything is written.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import uuid
 from datetime import UTC, datetime
@@ -21,10 +20,12 @@ from pydantic import (
     Field,
     JsonValue,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from smote_monitor import jsonio
 from smote_monitor.config import DATASET_NAME_EXPECTED, DATASET_NAME_PATTERN
 from smote_monitor.errors import InvalidInputError
 
@@ -51,12 +52,25 @@ KNOWN_VARIANTS: tuple[str, ...] = (
     "custom",
 )
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+# The store's column sizes (store/models.py); a test stores a value at each limit.
 RUN_KEY_MAX = 128
+METRIC_NAME_MAX = 64
+HASH_MAX = 128
+VERSION_MAX = 200
+FEATURE_NAME_MAX = 200
+TAG_VALUE_MAX = 500
 TEXT_MAX = 20_000
 
-Count = Annotated[int, Field(ge=0, strict=True)]
-Ratio = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The store keeps integers in signed 64-bit columns (``BigInteger``)."""
+
+# Numbers are strict: an int is a valid float, but text and booleans are refused rather than
+# coerced (a "0.3" or a true where a ratio belongs is a bug upstream, not a ratio).
+Count = Annotated[int, Field(ge=0, le=INT64_MAX, strict=True)]
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX, strict=True)]
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, strict=True, allow_inf_nan=False)]
+Ratio = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]
 
 
 def utcnow() -> datetime:
@@ -109,15 +123,15 @@ class ProvenanceRow(BaseModel):
 
     parent: Count
     neighbor: Count
-    gap: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+    gap: Ratio
     row: Count | None = None
-    distance: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    distance: NonNegative | None = None
 
 
 class FeatureField(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: Annotated[str, Field(max_length=FEATURE_NAME_MAX)]
     dtype: str
 
 
@@ -135,22 +149,20 @@ class RunRecord(BaseModel):
     finished_at: datetime | None = None
     variant: str | None = None
     params: dict[str, JsonValue] = Field(default_factory=dict)
-    seed: int | None = None
+    seed: Int64 | None = None
     class_counts_before: dict[str, Count] = Field(default_factory=dict)
     class_counts_after: dict[str, Count] = Field(default_factory=dict)
     n_synthetic: Count | None = None
     synthetic_ratio: Ratio | None = None
-    duration_seconds: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    duration_seconds: NonNegative | None = None
     peak_memory_bytes: Count | None = None
     feature_schema: list[FeatureField] | None = None
-    feature_schema_hash: Annotated[str, Field(max_length=128)] | None = None
+    feature_schema_hash: Annotated[str, Field(max_length=HASH_MAX)] | None = None
     near_duplicate_ratio: Ratio | None = None
-    neighbor_distance_quantiles: dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = (
-        Field(default_factory=dict)
-    )
-    code_version: Annotated[str, Field(max_length=200)] | None = None
-    model_version: Annotated[str, Field(max_length=200)] | None = None
-    tags: dict[str, Annotated[str, Field(max_length=500)]] = Field(default_factory=dict)
+    neighbor_distance_quantiles: dict[str, NonNegative] = Field(default_factory=dict)
+    code_version: Annotated[str, Field(max_length=VERSION_MAX)] | None = None
+    model_version: Annotated[str, Field(max_length=VERSION_MAX)] | None = None
+    tags: dict[str, Annotated[str, Field(max_length=TAG_VALUE_MAX)]] = Field(default_factory=dict)
     error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
     metrics: dict[str, dict[str, Ratio]] = Field(default_factory=dict)
     gate: GateResult | None = None
@@ -188,18 +200,29 @@ class RunRecord(BaseModel):
 
     @field_validator("metrics")
     @classmethod
-    def _splits(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for split in value:
+    def _metrics(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for split, values in value.items():
             if split not in SPLITS:
                 raise ValueError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
+            for name in values:
+                if not 0 < len(name) <= METRIC_NAME_MAX:
+                    raise InvalidInputError(
+                        f"metrics.{split}", name, f"metric names of 1-{METRIC_NAME_MAX} characters"
+                    )
         return value
 
-    @field_validator("params")
+    @field_validator("params", "report")
     @classmethod
-    def _finite_params(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key, item in value.items():
-            if isinstance(item, float) and not math.isfinite(item):
-                raise ValueError(f"params.{key} is {item}; expected a finite number")
+    def _finite_json(cls, value: dict[str, Any] | None, info: ValidationInfo) -> Any:
+        if value is not None:
+            check_finite(value, str(info.field_name))
+        return value
+
+    @field_validator("leakage")
+    @classmethod
+    def _finite_evidence(cls, value: LeakageResult | None) -> LeakageResult | None:
+        if value is not None:
+            check_finite(value.evidence, "leakage.evidence")
         return value
 
     @model_validator(mode="after")
@@ -275,8 +298,24 @@ class RunRecord(BaseModel):
                 "model_version",
             },
         )
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        canonical = jsonio.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_finite(value: Any, path: str) -> None:
+    """Refuse NaN and ±inf anywhere inside a JSON value, naming where (``params.k.0``).
+
+    JSON has no such numbers: PostgreSQL refuses them, SQLite would keep them and hand every
+    reader of the row invalid JSON.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInputError(path, value, "a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_finite(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_finite(item, f"{path}.{index}")
 
 
 def parse_run_record(data: Any) -> RunRecord:
@@ -294,10 +333,28 @@ def parse_run_record(data: Any) -> RunRecord:
     try:
         return RunRecord.model_validate(data)
     except ValidationError as exc:
-        raise _to_input_error(exc) from None
+        raise to_input_error(exc) from None
 
 
-def _to_input_error(exc: ValidationError) -> InvalidInputError:
+def parse_finished_record(data: Any) -> RunRecord:
+    """Validate a run recorded from outside (``Monitor.record``, ``smote-monitor record``).
+
+    As :func:`parse_run_record`, and the run must have finished: ``running`` is the state
+    ``track_run`` keeps while its block is open, never something to record.
+    """
+    record = parse_run_record(data)
+    if record.status is RunStatus.RUNNING:
+        raise InvalidInputError(
+            "status",
+            record.status.value,
+            "'succeeded' or 'failed': a recorded run has finished (track_run records a run in "
+            "progress)",
+        )
+    return record
+
+
+def to_input_error(exc: ValidationError) -> InvalidInputError:
+    """The first error of a record's validation, naming its field, value and expectation."""
     item = exc.errors()[0]
     raised = item.get("ctx", {}).get("error")
     if isinstance(raised, InvalidInputError):

@@ -8,13 +8,16 @@ its run_key, so a record replayed twice, or by two processes at once, is stored 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smote_monitor import jsonio
 from smote_monitor.errors import InvalidInputError, RunConflictError, StoreUnavailableError
 from smote_monitor.profiling import Profiles, profiles_from_dict, profiles_to_dict
 from smote_monitor.records import RunRecord, parse_run_record
@@ -24,6 +27,22 @@ from smote_monitor.store.runs import save_run
 log = logging.getLogger(__name__)
 
 REJECTED_DIR = "rejected"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+READABLE_KEY_MAX = 64
+
+
+def spool_name(dataset: str, run_key: str) -> str:
+    """The spool file of a run: ``<dataset>+<readable key>+<digest>.json``.
+
+    A run key is free text ("daily/2026-11-28", "€…", up to 128 characters), so it cannot be a
+    file name as it stands. The readable part keeps the key's safe characters for people listing
+    the spool; the digest of (dataset, run_key) makes the name distinct for every run (128 bits).
+    Dataset names are already file-name safe. Replay reads the run from the file's content, so
+    files spooled under any earlier naming replay too.
+    """
+    digest = hashlib.sha256(jsonio.dumps([dataset, run_key]).encode()).hexdigest()[:32]
+    readable = _UNSAFE.sub("_", run_key)[:READABLE_KEY_MAX]
+    return f"{dataset}+{readable}+{digest}.json"
 
 
 @dataclass
@@ -40,15 +59,15 @@ class Spool:
 
     def put(self, record: RunRecord, profiles: Profiles | None = None) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"{record.dataset}--{record.run_key}.json"
-        target = self.directory / name
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        target = self.directory / spool_name(record.dataset, record.run_key)
+        # Not *.json: a replay running meanwhile must not take the file half-written.
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 payload = {"record": record.model_dump(mode="json")}
                 if profiles:
                     payload["profiles"] = profiles_to_dict(profiles)
-                json.dump(payload, handle)
+                handle.write(jsonio.dumps(payload))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
@@ -60,7 +79,8 @@ class Spool:
     def pending(self) -> list[Path]:
         if not self.directory.is_dir():
             return []
-        return sorted(self.directory.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+        files = [p for p in self.directory.glob("*.json") if not p.name.startswith(".")]
+        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
     def replay(self, store: Store) -> ReplayResult:
         """Store every pending record; stop at the first sign the store is down again.

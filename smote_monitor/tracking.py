@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from smote_core import Measure
 from smote_monitor.config import Settings, load_settings, settings_for_url
@@ -22,12 +24,26 @@ from smote_monitor.observation import (
     variant_of,
 )
 from smote_monitor.profiling import Profiles, training_profiles
-from smote_monitor.records import RunRecord, RunStatus, parse_run_record, utcnow
+from smote_monitor.records import (
+    TEXT_MAX,
+    RunRecord,
+    RunStatus,
+    parse_finished_record,
+    parse_run_record,
+    to_input_error,
+    utcnow,
+)
 from smote_monitor.spool import ReplayResult, Spool
 from smote_monitor.store import Store
+from smote_monitor.store.database import SchemaOutdatedError
 from smote_monitor.store.runs import SaveOutcome, open_run, save_run
 
 log = logging.getLogger(__name__)
+
+STORE_UNUSABLE = (StoreUnavailableError, SchemaOutdatedError)
+"""Why a store cannot take a run right now: a training job spools instead (unless strict). A
+schema behind this version (PostgreSQL waits for `smote-monitor db upgrade`) is an outage of the
+store, not of the run."""
 
 
 class Monitor:
@@ -53,15 +69,19 @@ class Monitor:
         database_url: str,
         *,
         spool_dir: str | os.PathLike[str] | None = None,
-        strict: bool = False,
+        strict: bool | None = None,
     ) -> Monitor:
         """A monitor on the store at ``database_url`` with default SLOs.
 
-        ``strict=True`` raises :class:`StoreUnavailableError` instead of spooling when the store is
-        down.
+        ``strict=True`` raises :class:`StoreUnavailableError` (or ``SchemaOutdatedError``)
+        instead of spooling when the store is down (or its schema is behind). ``spool_dir`` and
+        ``strict`` default to the settings (``SMOTE_MONITOR_SPOOL_DIR``,
+        ``SMOTE_MONITOR_STRICT``).
         """
         settings = settings_for_url(database_url)
-        update: dict[str, Any] = {"strict": strict}
+        update: dict[str, Any] = {}
+        if strict is not None:
+            update["strict"] = strict
         if spool_dir is not None:
             update["spool_dir"] = os.fspath(spool_dir)
         return cls(settings.model_copy(update=update))
@@ -99,11 +119,17 @@ class Monitor:
         y_val: Any = None,
         tags: dict[str, str] | None = None,
     ) -> RunRecord:
-        """Record a resampling done elsewhere (e.g. with imbalanced-learn) in one call."""
-        with self.track_run(dataset, run_key, tags=tags) as run:
-            run.observe(X_before, y_before, X_after, y_after, params=params or {}, variant=variant)
-            if train is not None or validation is not None:
-                run.log_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
+        """Record a resampling done elsewhere (e.g. with imbalanced-learn) in one call.
+
+        Every argument is validated before the store is touched: bad input raises
+        :class:`InvalidInputError` and leaves no run behind (no ``running`` row, no ``failed``
+        run).
+        """
+        run = self.track_run(dataset, run_key, tags=tags)
+        run.observe(X_before, y_before, X_after, y_after, params=params or {}, variant=variant)
+        if any(value is not None for value in (train, validation, X_val, y_val)):
+            run.log_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
+        run._store(None)
         assert run.record is not None
         return run.record
 
@@ -113,7 +139,7 @@ class Monitor:
         The gate is evaluated against the dataset's SLOs unless the record carries one. Returns
         None when the store was down and the record was spooled.
         """
-        parsed = parse_run_record(record)
+        parsed = parse_finished_record(record)
         if parsed.gate is None and parsed.status is RunStatus.SUCCEEDED:
             parsed.gate = evaluate_gate(parsed, self.settings.dataset(parsed.dataset).slo)
         return self.persist(parsed)
@@ -121,13 +147,13 @@ class Monitor:
     def persist(self, record: RunRecord, profiles: Profiles | None = None) -> SaveOutcome | None:
         try:
             outcome = save_run(self.store, record, profiles)
-        except StoreUnavailableError as exc:
+        except STORE_UNUSABLE as exc:
             if self.settings.strict:
                 raise
             path = self.spool.put(record, profiles)
             log.warning(
-                "store unreachable (%s); run %s/%s spooled to %s, it will be stored on the next "
-                "successful connection or by `smote-monitor spool replay`",
+                "store unavailable (%s); run %s/%s spooled to %s, it will be stored on the next "
+                "successful write or by `smote-monitor spool replay`",
                 exc,
                 record.dataset,
                 record.run_key,
@@ -159,7 +185,8 @@ class TrackedRun:
 
     Entering marks the run ``running`` in the store (or notes that the store is down). Leaving
     stores it ``succeeded`` with its gate result, or ``failed`` with the error text when the block
-    raised; the exception is re-raised.
+    raised; the block's exception is re-raised, even when storing the failure fails (that is
+    logged).
     """
 
     def __init__(
@@ -203,11 +230,11 @@ class TrackedRun:
             self.run_id = open_run(
                 self._monitor.store, self.dataset, self.run_key, self._draft.started_at
             )
-        except StoreUnavailableError as exc:
+        except STORE_UNUSABLE as exc:
             if self._monitor.settings.strict:
                 raise
             log.warning(
-                "store unreachable (%s); run %s/%s continues and will be spooled",
+                "store unavailable (%s); run %s/%s continues and will be spooled",
                 exc,
                 self.dataset,
                 self.run_key,
@@ -226,8 +253,7 @@ class TrackedRun:
         report = getattr(sampler, "report_", None)
         to_dict = getattr(report, "to_dict", None)
         report_dict = to_dict() if callable(to_dict) else None
-        self._data = (X, y, X_res, y_res)
-        self._fields = describe_resampling(
+        fields = describe_resampling(
             X_before=X,
             y_before=y,
             X_after=X_res,
@@ -238,9 +264,22 @@ class TrackedRun:
             measurement=measurement,
         )
         if variant_of(sampler) == "custom":
-            self._fields["params"]["sampler_class"] = type(sampler).__qualname__
+            fields["params"]["sampler_class"] = type(sampler).__qualname__
+        self._check(**fields)
+        self._data = (X, y, X_res, y_res)
+        self._fields = fields
         self._profile(X, X_res)
         return X_res, y_res
+
+    def _check(self, **changes: Any) -> None:
+        """Validate the run as it would be stored with ``changes``.
+
+        A value the record cannot hold is refused here, by the call that passed it, while the
+        pipeline can still react — not when the block ends after training.
+        """
+        parse_run_record(
+            {**self._draft.model_dump(), **self._fields, "metrics": self._metrics, **changes}
+        )
 
     def _profile(self, X_real: Any, X_augmented: Any) -> None:
         config = self._monitor.settings.dataset(self.dataset)
@@ -259,8 +298,7 @@ class TrackedRun:
         variant: str,
     ) -> None:
         """Record a resampling that happened elsewhere."""
-        self._data = (X_before, y_before, X_after, y_after)
-        self._fields = describe_resampling(
+        fields = describe_resampling(
             X_before=X_before,
             y_before=y_before,
             X_after=X_after,
@@ -268,6 +306,9 @@ class TrackedRun:
             params=params,
             variant=variant,
         )
+        self._check(**fields)
+        self._data = (X_before, y_before, X_after, y_after)
+        self._fields = fields
         self._profile(X_before, X_after)
 
     def log_validation(
@@ -292,14 +333,16 @@ class TrackedRun:
         merged = {
             split: {**self._metrics.get(split, {}), **values} for split, values in given.items()
         }
-        parse_run_record({"dataset": self.dataset, "status": "running", "metrics": merged})
-        self._metrics.update(merged)
+        self._check(metrics={**self._metrics, **merged})
         if (X_val is None) != (y_val is None):
             raise InvalidInputError(
                 "X_val" if X_val is None else "y_val", None, "X_val and y_val given together"
             )
         if X_val is not None:
             check_xy("X_val", X_val, "y_val", y_val)
+        # Only a call whose every argument is valid changes the run.
+        self._metrics.update(merged)
+        if X_val is not None:
             self._validation_data = (X_val, y_val)
 
     def __exit__(
@@ -308,9 +351,26 @@ class TrackedRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._store(exc)
+
+    def _store(self, exc: BaseException | None) -> None:
+        """Store the finished run (spooled when the store is down)."""
         record = self._finish(exc)
         self.record = record
-        outcome = self._monitor.persist(record, self._profiles)
+        try:
+            outcome = self._monitor.persist(record, self._profiles)
+        except Exception:
+            if exc is None:
+                raise
+            # The block's own exception is what the caller must see; a conflict or an outage
+            # while recording the failure would only hide it.
+            log.exception(
+                "run %s/%s failed and its failure could not be stored; re-raising the run's %s",
+                record.dataset,
+                record.run_key,
+                type(exc).__name__,
+            )
+            return
         if outcome is not None:
             self.run_id = outcome.run_id
             log.info(
@@ -323,24 +383,54 @@ class TrackedRun:
             )
 
     def _finish(self, exc: BaseException | None) -> RunRecord:
+        """The finished run's record; never raises a validation error.
+
+        Values are validated where they are passed, so this is a last resort: a record that is
+        invalid anyway is stored ``failed`` with the reason, because the run itself has finished
+        and an exception now would cost the pipeline its trained model.
+        """
+        # A wall clock stepped back during training must not make the run end before it began.
+        finished_at = max(utcnow(), self._draft.started_at)
+        try:
+            return self._finished_record(exc, finished_at)
+        except (InvalidInputError, ValidationError) as invalid:
+            reason = invalid if isinstance(invalid, InvalidInputError) else to_input_error(invalid)
+            log.error(
+                "run %s/%s: the run record could not be validated (%s); it is stored as failed",
+                self.dataset,
+                self.run_key,
+                reason,
+            )
+            error = f"the run record could not be validated: {reason}"
+            if exc is not None:
+                error = f"{_error_text(exc)}; {error}"
+            fields = self._draft.model_dump(exclude={"status"})
+            fields.update(status=RunStatus.FAILED, finished_at=finished_at, error=error[-TEXT_MAX:])
+            return parse_run_record(fields)
+
+    def _finished_record(self, exc: BaseException | None, finished_at: datetime) -> RunRecord:
         fields = self._draft.model_dump(exclude={"status"})
         fields.update(self._fields)
         fields["metrics"] = self._metrics
-        fields["finished_at"] = utcnow()
+        fields["finished_at"] = finished_at
         if exc is not None:
             fields["status"] = RunStatus.FAILED
-            fields["error"] = "".join(traceback.format_exception_only(exc)).strip()[-20_000:]
+            fields["error"] = _error_text(exc)
             return parse_run_record(fields)
         if not self._fields:
             fields["status"] = RunStatus.FAILED
             fields["error"] = "the run block ended without resample() or observe()"
             return parse_run_record(fields)
         fields["status"] = RunStatus.SUCCEEDED
-        record = parse_run_record(fields)
         if self._validation_data is not None and self._data is not None:
-            record.leakage = check_leakage(*self._data, *self._validation_data)
+            fields["leakage"] = check_leakage(*self._data, *self._validation_data)
+        record = parse_run_record(fields)
         record.gate = evaluate_gate(record, self._monitor.settings.dataset(self.dataset).slo)
         return record
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()[-TEXT_MAX:]
 
 
 def _new_outputs(inputs: tuple[Any, Any], outputs: tuple[Any, Any]) -> list[Any]:

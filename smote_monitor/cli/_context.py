@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging.config
 import os
 import sys
@@ -12,7 +11,9 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from smote_monitor import jsonio
 from smote_monitor.config import ConfigError, Settings, load_settings
 
 DEFAULT_CONFIG = Path("smote-monitor.yaml")
@@ -74,11 +75,26 @@ def configure_logging(level: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.write(jsonio.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def print_plain(text: str, *, console: Console = console) -> None:
+    """Print text as it is: no Rich markup, emoji codes or highlighting.
+
+    Anything derived from user input (run keys, values in error messages, YAML excerpts) goes
+    through here; "[bold]SMOTE[/bold]" would otherwise print as "SMOTE".
+    """
+    console.print(Text(text), highlight=False, emoji=False, soft_wrap=True)
+
+
+def print_error(message: str) -> None:
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True
+    )
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     raise typer.Exit(code)
 
 

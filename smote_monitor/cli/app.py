@@ -14,8 +14,8 @@ from smote_monitor.cli._context import (
     CONFIG_ENV,
     CLIState,
     configure_logging,
-    err_console,
     exit_code_for,
+    print_error,
 )
 from smote_monitor.errors import SmoteMonitorError
 
@@ -88,5 +88,5 @@ def main() -> None:
         app()
     except SmoteMonitorError as exc:
         # Our errors already say what is wrong and what was expected: no traceback.
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         sys.exit(exit_code_for(exc))

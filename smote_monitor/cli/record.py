@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
-from smote_monitor.records import parse_run_record
+from smote_monitor.cli._context import EXIT_BAD_INPUT, fail, print_json, print_plain, state
+from smote_monitor.records import parse_finished_record
 from smote_monitor.tracking import Monitor
 
 
@@ -24,9 +24,10 @@ def record(
 ) -> None:
     """Validate and store SMOTE run records.
 
-    A record needs at least "dataset" and "variant"; see `smote-monitor runs show --json` for
-    every field. Everything is validated before anything is written; the same (dataset, run_key)
-    recorded twice is stored once.
+    A record needs at least "dataset" and "variant", and describes a finished run ("status"
+    succeeded, the default, or failed); see `smote-monitor runs show --json` for every field.
+    Everything is validated before anything is written; the same (dataset, run_key) recorded
+    twice is stored once.
     """
     text = sys.stdin.read() if str(source) == "-" else _read(source)
     try:
@@ -38,7 +39,7 @@ def record(
     records = []
     for index, item in enumerate(items):
         try:
-            records.append(parse_run_record(item))
+            records.append(parse_finished_record(item))
         except ValueError as exc:
             where = f"record {index}: " if isinstance(data, list) else ""
             fail(f"{where}{exc}; nothing was written", EXIT_BAD_INPUT)
@@ -57,7 +58,7 @@ def record(
         print_json(results if isinstance(data, list) else results[0])
         return
     for result in results:
-        console.print(
+        print_plain(
             f"{result['dataset']}/{result['run_key']}: {result['action']}"
             + (f" (run {result['run_id']})" if result["run_id"] else "")
         )

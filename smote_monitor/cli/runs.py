@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
 from smote_monitor.records import RunRecord, RunStatus
@@ -78,8 +80,8 @@ def runs_list(
     for run_id, record in records:
         table.add_row(
             str(run_id),
-            record.dataset,
-            record.run_key,
+            Text(record.dataset),
+            Text(record.run_key),
             _outcome(record),
             record.variant or "–",
             _fmt(record.synthetic_ratio, 2),
@@ -114,16 +116,26 @@ def runs_show(
             }
         )
         return
-    out = console.print
-    out(f"[bold]run {run_id}[/]  {record.dataset}/{record.run_key}  {record.status.value}")
-    out(f"  variant {record.variant}  seed {record.seed}  params {record.params}")
+
+    def out(text: str, highlight: bool | None = None) -> None:
+        console.print(text, emoji=False, highlight=highlight)
+
+    # Markup is ours; every stored value is escaped (a run key "[red]x[/red]" prints as it is).
+    key = escape(f"{record.dataset}/{record.run_key}")
+    out(f"[bold]run {run_id}[/]  {key}  {record.status.value}")
+    out(f"  variant {record.variant}  seed {record.seed}  params {escape(str(record.params))}")
     out(
         f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  finished "
         f"{record.finished_at:%Y-%m-%d %H:%M:%S}"
         if record.finished_at
         else "  not finished"
     )
-    out(f"  class counts before {record.class_counts_before} → after {record.class_counts_after}")
+    out(
+        escape(
+            f"  class counts before {record.class_counts_before} → after "
+            f"{record.class_counts_after}"
+        )
+    )
     out(
         f"  synthetic rows {record.n_synthetic}  ratio {_fmt(record.synthetic_ratio)}  "
         f"near-duplicates {_fmt(record.near_duplicate_ratio)}"
@@ -133,12 +145,12 @@ def runs_show(
         f"{record.peak_memory_bytes if record.peak_memory_bytes is not None else '–'} B"
     )
     for split, values in record.metrics.items():
-        out(f"  {split}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(values.items())))
+        out(escape(f"  {split}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(values.items()))))
     out(f"  validation gap {_fmt(record.validation_gap)}")
     if record.gate is not None:
         out(f"  gate {_gate(record)}")
         for check in record.gate.checks:
-            out(f"    {'✓' if check.passed else '✗'} {check.message}", highlight=False)
+            out(escape(f"    {'✓' if check.passed else '✗'} {check.message}"), highlight=False)
     if record.leakage is not None:
         out(
             f"  leakage {'[red]suspected[/]' if record.leakage.suspected else 'not found'}: "
@@ -151,6 +163,6 @@ def runs_show(
             )
         )
     if record.error:
-        out(f"  error: {record.error}", highlight=False)
+        out(escape(f"  error: {record.error}"), highlight=False)
     if record.audit_sample:
         out(f"  audit sample: {len(record.audit_sample)} synthetic rows with parent/neighbour/gap")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -11,11 +13,14 @@ from smote_monitor.cli._context import (
     EXIT_BAD_INPUT,
     EXIT_STORE_DOWN,
     console,
+    exit_code_for,
     fail,
     print_json,
+    print_plain,
     state,
 )
 from smote_monitor.config import load_settings
+from smote_monitor.errors import SmoteMonitorError
 from smote_monitor.spool import Spool
 from smote_monitor.store import Store
 
@@ -34,15 +39,28 @@ def init(
     path: Path = typer.Argument(Path("smote-monitor.yaml"), help="Where to write the config."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing config file."),
 ) -> None:
-    """Write a commented example config and create (or upgrade) the store it names."""
+    """Write a commented example config and create (or upgrade) the store it names.
+
+    The config appears only once its store exists: when the store cannot be created, no config
+    is written (an existing one is kept).
+    """
     if path.exists() and not force:
         fail(f"{path} exists; pass --force to overwrite it", EXIT_BAD_INPUT)
-    path.write_text(example_config_text(), encoding="utf-8")
-    cli = state(ctx)
-    settings = load_settings(path)
-    if cli.database_url is not None:
-        settings = settings.model_copy(update={"database_url": cli.database_url})
-    status = Store(settings.database_url).upgrade()
+    if not path.parent.is_dir():
+        fail(f"{path}: the directory {path.parent} does not exist", EXIT_BAD_INPUT)
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(example_config_text())
+        settings = load_settings(draft)
+        if state(ctx).database_url is not None:
+            settings = settings.model_copy(update={"database_url": state(ctx).database_url})
+        status = Store(settings.database_url).upgrade()
+        os.replace(draft, path)
+    except SmoteMonitorError as exc:
+        fail(f"{exc}; {path} was not written", exit_code_for(exc))
+    finally:
+        Path(draft).unlink(missing_ok=True)
     console.print(f"wrote {path}; store {status.url} is at schema revision {status.revision}")
     console.print(
         "next: edit the datasets section, then record runs with the Python API or "
@@ -112,7 +130,7 @@ def spool_replay(
             f"(spool: {spool.directory})"
         )
         for name, reason in result.rejected:
-            console.print(f"  rejected {name}: {reason}", highlight=False)
+            print_plain(f"  rejected {name}: {reason}")
     if result.remaining:
         fail("the store became unreachable during replay; run it again later", EXIT_STORE_DOWN)
 
@@ -123,5 +141,5 @@ def spool_list(ctx: typer.Context) -> None:
     spool = Spool(state(ctx).settings.spool_dir)
     pending = spool.pending()
     for path in pending:
-        console.print(path.name)
+        print_plain(path.name)
     console.print(f"{len(pending)} waiting in {spool.directory}")

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
+from smote_monitor import jsonio
 from smote_monitor.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ def create_store_engine(url: str) -> Engine:
     SQLite gets WAL (readers never wait for the writer), foreign keys, a busy timeout, and
     ``BEGIN IMMEDIATE`` for write transactions so two processes racing on one run key serialise
     instead of failing with "database is locked" on lock upgrade. PostgreSQL gets a short connect
-    timeout so a training job learns quickly that the store is down, and pre-ping.
+    timeout so a training job learns quickly that the store is down, and pre-ping. Both write JSON
+    columns with :func:`smote_monitor.jsonio.dumps` (no NaN).
     """
     try:
         parsed = make_url(url)
@@ -49,6 +51,7 @@ def create_store_engine(url: str) -> Engine:
             parsed,
             pool_pre_ping=True,
             connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS},
+            json_serializer=jsonio.dumps,
         )
     raise InvalidInputError(
         "database_url", url, "a sqlite:/// or postgresql+psycopg:// URL (the supported backends)"
@@ -58,7 +61,9 @@ def create_store_engine(url: str) -> Engine:
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     in_memory = database in (None, "", ":memory:")
     kwargs: dict[str, Any] = {
-        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        # SQLite would store NaN in a JSON column; refuse it as PostgreSQL does.
+        "json_serializer": jsonio.dumps,
     }
     if in_memory:
         kwargs["poolclass"] = StaticPool

@@ -74,9 +74,11 @@ def save_run(
     """Store a finished (or failed) run exactly once.
 
     - no run with the key: insert it;
-    - the key's run is ``running`` (opened by ``track_run``) or ``failed`` (a retry): fill it in;
-    - the key's run is finished with the same content: nothing to do (``duplicate``);
-    - finished with different content: :class:`RunConflictError`, nothing written.
+    - the key's run is ``running`` (opened by ``track_run``) or ``failed`` (a retry): fill it in,
+      counting the attempt over a failed run — unless the record is that very failure again
+      (same content, error and start time: a redelivery, ``duplicate``);
+    - the key's run succeeded with the same content: nothing to do (``duplicate``);
+    - succeeded with different content: :class:`RunConflictError`, nothing written.
 
     ``profiles`` (``{"real": {feature: profile}, "augmented": {...}}``) are stored with the run,
     and the synthetic shift between the two splits is stored as an evaluation, in the same
@@ -91,9 +93,9 @@ def save_run(
                     run = Run(dataset=dataset_row(session, record.dataset), run_key=record.run_key)
                     session.add(run)
                     action = "created"
-                elif run.status == RunStatus.SUCCEEDED.value or (
-                    run.status == RunStatus.FAILED.value and record.status is RunStatus.FAILED
-                ):
+                elif _same_failure(run, record, content_hash):
+                    return SaveOutcome(run.id, "duplicate")
+                elif run.status == RunStatus.SUCCEEDED.value:
                     if run.content_hash == content_hash:
                         return SaveOutcome(run.id, "duplicate")
                     raise RunConflictError(
@@ -119,6 +121,22 @@ def save_run(
                 raise
             log.debug("run %s/%s inserted concurrently; retrying", record.dataset, record.run_key)
     raise AssertionError("unreachable")
+
+
+def _same_failure(run: Run, record: RunRecord, content_hash: str) -> bool:
+    """Is ``record`` the stored failed attempt itself, delivered again (a spool replay)?
+
+    The content hash leaves the error and the clock out (it identifies a run's result); a failed
+    attempt is identified by its error and start time too, so a new attempt — even one failing
+    the same way — is counted rather than dropped.
+    """
+    return (
+        run.status == RunStatus.FAILED.value
+        and record.status is RunStatus.FAILED
+        and run.content_hash == content_hash
+        and run.error == record.error
+        and run.started_at == record.started_at
+    )
 
 
 def _add_profiles_and_shift(

@@ -52,6 +52,21 @@ def test_init_writes_a_valid_commented_config_and_creates_the_store(tmp_path: Pa
     assert again.returncode == 2 and "exists; pass --force" in again.stderr
 
 
+def test_init_writes_no_config_when_the_store_cannot_be_created(tmp_path: Path) -> None:
+    down = ["--database-url", "postgresql+psycopg://postgres@127.0.0.1:1/x"]
+    done = run_cli(*down, "init", cwd=tmp_path)
+    assert done.returncode == 3
+    assert "the store is unreachable" in done.stderr
+    assert "smote-monitor.yaml was not written" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+    # --force over an existing config keeps it when the store fails
+    (tmp_path / "smote-monitor.yaml").write_text("database_url: sqlite:///mine.db\n")
+    again = run_cli(*down, "init", "--force", cwd=tmp_path)
+    assert again.returncode == 3
+    assert (tmp_path / "smote-monitor.yaml").read_text() == "database_url: sqlite:///mine.db\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["smote-monitor.yaml"]
+
+
 def test_record_from_file_and_stdin_then_list_and_show(store_url: str, tmp_path: Path) -> None:
     source = tmp_path / "run.json"
     source.write_text(json.dumps(VALID))
@@ -105,6 +120,50 @@ def test_record_rejects_bad_input_and_writes_nothing(
     assert "Traceback" not in done.stderr
     listed = run_cli("--database-url", sqlite_url, "runs", "list", "--json", cwd=tmp_path)
     assert json.loads(listed.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "stdin", "shown"),
+    [
+        (
+            None,
+            '{"dataset": "fraud", "variant": "[bold]SMOTE[/bold]"}',
+            "variant: got '[bold]SMOTE[/bold]'; expected one of",
+        ),
+        (
+            "datasets:\n  fraud: {slo: {synthetic_ratio: [0.6, 0.2]}}\n",
+            None,
+            "synthetic_ratio: expected [low, high] with low <= high; got [0.6, 0.2]",
+        ),
+        ("a: [unclosed\nb: [x]\n", None, "b: [x]\n"),
+        ("a: [unclosed\nb: [x]\n", None, "expected ',' or ']', but got ':'"),
+        (None, '{"dataset": "fraud", "variant": ":thumbs_up:"}', "got ':thumbs_up:'"),
+    ],
+)
+def test_error_messages_are_printed_verbatim(
+    sqlite_url: str, tmp_path: Path, config: str | None, stdin: str | None, shown: str
+) -> None:
+    # Rich markup in a message (a user's value, a YAML excerpt) must not be interpreted.
+    args = ["--database-url", sqlite_url]
+    if config is not None:
+        (tmp_path / "c.yaml").write_text(config)
+        args += ["--config", str(tmp_path / "c.yaml")]
+    command = ["record", "-"] if stdin is not None else ["runs", "list"]
+    done = run_cli(*args, *command, cwd=tmp_path, stdin=stdin)
+    assert done.returncode == 2
+    assert shown in done.stderr
+
+
+def test_run_keys_are_shown_verbatim(sqlite_url: str, tmp_path: Path) -> None:
+    key = "[red]nightly[/red] :fire:"
+    url = ["--database-url", sqlite_url]
+    recorded = run_cli(
+        *url, "record", "-", cwd=tmp_path, stdin=json.dumps({**VALID, "run_key": key})
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    assert f"fraud/{key}: created" in recorded.stdout
+    assert key in run_cli(*url, "runs", "list", cwd=tmp_path).stdout
+    assert f"fraud/{key}" in run_cli(*url, "runs", "show", "1", cwd=tmp_path).stdout
 
 
 def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:

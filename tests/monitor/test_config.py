@@ -5,9 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from smote_monitor.cli.store import example_config_text
-from smote_monitor.config import ConfigError, duration_seconds, load_settings, settings_for_url
+from smote_monitor.config import (
+    ConfigError,
+    DatasetConfig,
+    Settings,
+    SLOConfig,
+    SQLSource,
+    duration_seconds,
+    load_settings,
+    settings_for_url,
+)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -46,6 +56,31 @@ def test_environment_overrides_file_including_nested_keys(
     assert settings.datasets["fraud"].target == "y"
 
 
+def test_an_environment_override_reaches_a_dataset_named_in_another_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Environment names are case-insensitive: the override arrives as dataset "fraud".
+    path = _write(tmp_path, "datasets:\n  Fraud: {target: y}\n")
+    monkeypatch.setenv("SMOTE_MONITOR_DATASETS__FRAUD__SLO__MINORITY_RECALL", "0.9")
+    settings = load_settings(path)
+    assert list(settings.datasets) == ["Fraud"]
+    assert settings.datasets["Fraud"].slo.minority_recall == 0.9
+    assert settings.datasets["Fraud"].target == "y"
+
+
+def test_an_environment_override_matching_two_datasets_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, "datasets:\n  Fraud: {target: y}\n  FRAUD: {target: z}\n")
+    monkeypatch.setenv("SMOTE_MONITOR_DATASETS__FRAUD__TARGET", "w")
+    with pytest.raises(
+        ConfigError,
+        match=r"SMOTE_MONITOR_DATASETS__FRAUD__\*: got dataset 'fraud'; expected one dataset of "
+        r"the config, but 'Fraud' and 'FRAUD' differ only in case",
+    ):
+        load_settings(path)
+
+
 def test_an_explicit_url_is_not_redirected_by_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -80,7 +115,6 @@ def test_an_explicit_url_is_not_redirected_by_the_environment(
             "datasets:\n  fraud: {production: {kind: kafka}}\n",
             "datasets.fraud.production.kind: got 'kafka'; expected one of 'sql', 'files', 'push'",
         ),
-        ("datasets:\n  fraud: {colour: red}\n", "datasets.fraud.colour: got 'red'; expected "),
         ("- a list\n", "got a list at the top level; expected a mapping"),
         ("a: [unclosed\n", "is not valid YAML"),
     ],
@@ -91,6 +125,28 @@ def test_bad_config_names_the_key_the_value_and_the_expectation(
     with pytest.raises(ConfigError) as info:
         load_settings(_write(tmp_path, text))
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "model"),
+    [
+        ("colour: red\n", "colour", Settings),
+        ("datasets:\n  fraud: {colour: red}\n", "datasets.fraud.colour", DatasetConfig),
+        ("datasets:\n  fraud: {slo: {colour: red}}\n", "datasets.fraud.slo.colour", SLOConfig),
+        (
+            "datasets:\n  fraud: {production: {kind: sql, url: u, table: t, colour: red}}\n",
+            "datasets.fraud.production.sql.colour",
+            SQLSource,
+        ),
+    ],
+)
+def test_an_unknown_key_is_named_with_the_keys_known_there(
+    tmp_path: Path, text: str, path: str, model: type[BaseModel]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(_write(tmp_path, text))
+    known = ", ".join(model.model_fields)
+    assert f"{path}: got 'red'; expected a known key ({known})" in str(info.value)
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from smote_monitor import Monitor, StoreUnavailableError
-from smote_monitor.spool import Spool
-from smote_monitor.store import Store
+from smote_monitor.records import parse_run_record
+from smote_monitor.spool import Spool, spool_name
+from smote_monitor.store import Store, migrate
+from smote_monitor.store.database import SchemaOutdatedError
 from smote_monitor.store.evaluations import REAL, load_profiles, shift_of_run
 from smote_monitor.store.runs import list_runs, run_to_record
 
@@ -55,8 +57,8 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
 
     assert done.returncode == 0, done.stderr
     assert "training finished with" in done.stdout
-    assert "store unreachable" in done.stderr and "spooled to" in done.stderr
-    assert [p.name for p in spool_dir.glob("*.json")] == ["fraud--nightly-42.json"]
+    assert "the store is unreachable" in done.stderr and "spooled to" in done.stderr
+    assert [p.name for p in spool_dir.glob("*.json")] == [spool_name("fraud", "nightly-42")]
 
     env = {"SMOTE_MONITOR_SPOOL_DIR": str(spool_dir)}
     first = run_cli("--database-url", store_url, "spool", "replay", "--json", cwd=tmp_path, env=env)
@@ -102,6 +104,16 @@ def test_strict_mode_raises_instead_of_spooling(tmp_path: Path) -> None:
     assert not (tmp_path / "spool").exists()
 
 
+def test_strict_from_the_environment_holds_unless_from_url_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMOTE_MONITOR_STRICT", "true")
+    with pytest.raises(StoreUnavailableError):
+        Monitor.from_url(UNREACHABLE_URL, spool_dir=tmp_path / "spool").record(VALID)
+    lenient = Monitor.from_url(UNREACHABLE_URL, spool_dir=tmp_path / "spool", strict=False)
+    assert lenient.record(VALID) is None
+
+
 def test_a_conflicting_spooled_record_is_kept_aside_with_its_reason(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -110,6 +122,76 @@ def test_a_conflicting_spooled_record_is_kept_aside_with_its_reason(
     Monitor.from_url(UNREACHABLE_URL, spool_dir=spool_dir).record({**VALID, "seed": 99})
     result = Spool(spool_dir).replay(Store(sqlite_url))
     assert result.stored == 0 and len(result.rejected) == 1
-    kept = spool_dir / "rejected" / "fraud--2026-11-28.json"
+    kept = spool_dir / "rejected" / spool_name("fraud", "2026-11-28")
     assert kept.exists()
     assert "different content" in (spool_dir / "rejected" / f"{kept.name}.reason.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    "run_key", ["daily/2026-11-28", "../../escape", "a\\b:c*?", "€" * 128, "k" * 128, ".hidden"]
+)
+def test_any_run_key_is_spooled_inside_the_spool_and_replayed(
+    sqlite_url: str, tmp_path: Path, run_key: str
+) -> None:
+    spool_dir = tmp_path / "spool"
+    down = Monitor.from_url(UNREACHABLE_URL, spool_dir=spool_dir)
+    assert down.record({**VALID, "run_key": run_key}) is None
+    [path] = Spool(spool_dir).pending()
+    assert path.parent == spool_dir and len(path.name.encode()) <= 255
+    assert path.name.startswith("fraud+")
+    assert Spool(spool_dir).replay(Store(sqlite_url)).stored == 1
+    assert [r.run_key for r in list_runs(Store(sqlite_url))] == [run_key]
+
+
+def test_spool_names_differ_for_every_dataset_and_key(tmp_path: Path) -> None:
+    pairs = [("a--b", "c"), ("a", "b--c"), ("a", "b/c"), ("a", "b_c"), ("a", "B_c")]
+    names = {spool_name(dataset, key) for dataset, key in pairs}
+    assert len(names) == len(pairs)
+    spool = Spool(tmp_path)
+    for dataset, key in pairs:
+        spool.put(parse_run_record({**VALID, "dataset": dataset, "run_key": key}))
+    assert len(spool.pending()) == len(pairs)
+
+
+def test_a_file_spooled_under_the_old_naming_is_still_replayed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    record = parse_run_record({**VALID, "run_key": "old"})
+    (spool_dir / "fraud--old.json").write_text(
+        json.dumps({"record": record.model_dump(mode="json")})
+    )
+    assert Spool(spool_dir).replay(Store(sqlite_url)).stored == 1
+    assert list(spool_dir.glob("*.json")) == []
+
+
+def test_a_spool_file_being_written_is_not_replayed(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.put(parse_run_record(VALID))
+    # what a concurrent put() has open: never pending, so a replay cannot take it half-written
+    for name in list(tmp_path.iterdir()):
+        (tmp_path / f".tmp-{name.name}").write_text('{"rec')
+        (tmp_path / "tmpabc.tmp").write_text('{"rec')
+    assert [p.name for p in spool.pending()] == [spool_name("fraud", "2026-11-28")]
+
+
+def test_an_outdated_store_is_treated_as_unavailable_with_a_hint_to_upgrade(
+    postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    migrate.upgrade(Store(postgres_url, auto_upgrade=False).engine, "0001")
+    spool_dir = tmp_path / "spool"
+    strict = Monitor.from_url(postgres_url, spool_dir=spool_dir, strict=True)
+    with pytest.raises(SchemaOutdatedError, match="smote-monitor db upgrade"):
+        strict.track_run(dataset="fraud").__enter__()
+
+    monitor = Monitor.from_url(postgres_url, spool_dir=spool_dir)
+    with monitor.track_run(dataset="fraud", run_key="old-schema") as run:
+        run.observe(*([[0.0], [1.0]], [0, 1]) * 2, params={}, variant="SMOTE")
+    assert monitor.record({**VALID, "run_key": "recorded"}) is None
+    assert len(Spool(spool_dir).pending()) == 2
+    assert "run `smote-monitor db upgrade`" in caplog.text and "spooled to" in caplog.text
+
+    Store(postgres_url).upgrade()
+    assert Spool(spool_dir).replay(Store(postgres_url)).stored == 2
+    assert sorted(r.run_key for r in list_runs(Store(postgres_url))) == ["old-schema", "recorded"]

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
 
 from smote_monitor import RunConflictError
-from smote_monitor.records import RunStatus, parse_run_record
+from smote_monitor.records import INT64_MAX, INT64_MIN, RunStatus, parse_run_record, utcnow
 from smote_monitor.store import Store
 from smote_monitor.store.models import Run, RunMetric
-from smote_monitor.store.runs import find_run, get_run, list_runs, open_run, run_to_record, save_run
+from smote_monitor.store.runs import (
+    _EMPTY_JSON,
+    SaveOutcome,
+    dataset_row,
+    find_run,
+    get_run,
+    list_runs,
+    open_run,
+    run_to_record,
+    save_run,
+)
 
 from .test_records import VALID
 
@@ -90,6 +103,37 @@ def test_a_failed_run_can_be_retried_under_its_key(store_url: str) -> None:
     assert (run.status, run.attempts, run.error) == ("succeeded", 2, None)
 
 
+def test_another_failure_under_the_key_updates_the_error_and_counts_the_attempt(
+    store_url: str,
+) -> None:
+    store = Store(store_url)
+
+    def failure(error: str, hour: int) -> SaveOutcome:
+        return save_run(
+            store,
+            parse_run_record(
+                {
+                    "dataset": "fraud",
+                    "run_key": "k",
+                    "status": "failed",
+                    "error": error,
+                    "started_at": f"2026-11-28T{hour:02d}:00:00Z",
+                }
+            ),
+        )
+
+    first = failure("OSError: disk full", 0)
+    assert failure("RuntimeError: CUDA OOM", 1) == SaveOutcome(first.run_id, "updated")
+    # the very same failure delivered again (a spool replay) is not another attempt
+    assert failure("RuntimeError: CUDA OOM", 1) == SaveOutcome(first.run_id, "duplicate")
+    # the same error in a later attempt is one
+    assert failure("RuntimeError: CUDA OOM", 2) == SaveOutcome(first.run_id, "updated")
+    run = get_run(store, first.run_id)
+    assert run is not None
+    assert (run.status, run.attempts, run.error) == ("failed", 3, "RuntimeError: CUDA OOM")
+    assert _count(store, Run) == 1
+
+
 def test_open_run_then_finish_fills_the_same_row(store_url: str) -> None:
     store = Store(store_url)
     record = parse_run_record(VALID)
@@ -121,3 +165,55 @@ def test_a_write_that_fails_midway_leaves_nothing(store_url: str) -> None:
         session.add(RunMetric(run_id=1, split="train", metric="f1", value=0.5))
         raise RuntimeError("crash between statements")
     assert _count(store, RunMetric) == 0
+
+
+def test_the_largest_values_a_record_accepts_fit_the_store(store_url: str) -> None:
+    # The record's limits are the columns' limits: what validates, PostgreSQL stores.
+    store = Store(store_url)
+    record = parse_run_record(
+        {
+            **VALID,
+            "run_key": "k" * 128,
+            "seed": INT64_MIN,
+            "class_counts_after": {"0": INT64_MAX},
+            "n_synthetic": INT64_MAX,
+            "peak_memory_bytes": INT64_MAX,
+            "code_version": "c" * 200,
+            "model_version": "m" * 200,
+            "feature_schema": [{"name": "f" * 200, "dtype": "float64"}],
+            "feature_schema_hash": "h" * 128,
+            "tags": {"team": "t" * 500},
+            "metrics": {"validation": {"m" * 64: 0.5}},
+            "audit_sample": [{"parent": INT64_MAX, "neighbor": INT64_MAX, "gap": 1, "row": 0}],
+        }
+    )
+    run = get_run(store, save_run(store, record).run_id)
+    assert run is not None
+    back = run_to_record(run)
+    assert (back.seed, back.n_synthetic, back.metrics) == (
+        INT64_MIN,
+        INT64_MAX,
+        {"validation": {"m" * 64: 0.5}},
+    )
+
+
+def test_the_store_never_writes_non_finite_json(store_url: str) -> None:
+    # Whatever bypasses record validation still cannot put NaN into a JSON column: SQLite would
+    # keep it and every JSON reader would then choke on the row.
+    store = Store(store_url)
+    store.ensure_schema()
+    # (SQLite raises it wrapped, psycopg from its JSON adapter as it is.)
+    with (
+        pytest.raises((StatementError, ValueError), match="not JSON compliant"),
+        store.write() as session,
+    ):
+        session.add(
+            Run(
+                dataset=dataset_row(session, "fraud"),
+                run_key="nan",
+                status="failed",
+                started_at=utcnow(),
+                **{**_EMPTY_JSON, "params": {"k": [math.nan]}},
+            )
+        )
+    assert _count(store, Run) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,24 @@ def test_an_exception_marks_the_run_failed_and_is_reraised(monitor: Monitor) -> 
     assert stored.finished_at is not None
 
 
+def test_the_blocks_exception_propagates_even_when_storing_the_failure_fails(
+    monitor: Monitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="done") as run:
+        run.resample(DuplicatingSampler(), X, y)
+    # A rerun under the succeeded key: its failure conflicts with the stored run.
+    with (
+        pytest.raises(MemoryError, match="out of memory"),
+        monitor.track_run(dataset="fraud", run_key="done") as run,
+    ):
+        run.resample(DuplicatingSampler(), X, y)
+        raise MemoryError("out of memory")
+    assert "could not be stored" in caplog.text and "already stored" in caplog.text
+    stored = find_run(monitor.store, "fraud", "done")
+    assert stored is not None and stored.status == "succeeded"
+
+
 def test_the_run_is_running_while_the_block_is_open(monitor: Monitor) -> None:
     with monitor.track_run(dataset="fraud", run_key="open") as run:
         stored = find_run(monitor.store, "fraud", "open")
@@ -206,6 +225,37 @@ def test_observe_run_records_a_resampling_done_elsewhere(monitor: Monitor) -> No
 
 
 @pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"variant": "imblearn.SMOTE"}, r"^variant: got 'imblearn.SMOTE'; expected one of SMOTE"),
+        ({"y_after": np.zeros(3)}, r"^y_after: got '3 labels'; expected \d+ labels"),
+        ({"params": {"k": float("nan")}}, r"^params.k: got nan; expected a finite number"),
+        ({"validation": {"f1": 2.0}}, r"^metrics.validation.f1: got 2.0"),
+        ({"X_val": np.zeros((2, 4))}, r"^y_val: got None; expected X_val and y_val given together"),
+        ({"dataset": "no good"}, r"^dataset: got 'no good'"),
+    ],
+)
+def test_observe_run_with_bad_input_writes_nothing(
+    monitor: Monitor, change: dict[str, Any], message: str
+) -> None:
+    X, y = _data()
+    X_res, y_res = ImblearnSMOTE(random_state=3).fit_resample(X, y)
+    arguments: dict[str, Any] = {
+        "dataset": "churn",
+        "X_before": X,
+        "y_before": y,
+        "X_after": X_res,
+        "y_after": y_res,
+        "run_key": "observed",
+        "train": {"f1": 0.9},
+        "validation": GOOD,
+    }
+    with pytest.raises(InvalidInputError, match=message):
+        monitor.observe_run(**{**arguments, **change})
+    assert list_runs(monitor.store) == []
+
+
+@pytest.mark.parametrize(
     ("call", "message"),
     [
         (lambda m: m.track_run(dataset="bad name"), r"^dataset: got 'bad name'"),
@@ -245,6 +295,84 @@ def test_bad_metrics_and_samplers_are_named(monitor: Monitor) -> None:
         run.log_validation(X_val=X[:2], y_val=y[:3])
     statuses = {run.run_key: run.status for run in list_runs(monitor.store)}
     assert statuses == {"m": "failed", "s": "failed", "v": "failed"}
+
+
+@pytest.mark.parametrize("value", [True, "0.9"])
+def test_log_validation_refuses_a_metric_that_is_not_a_number(
+    monitor: Monitor, value: object
+) -> None:
+    with (
+        pytest.raises(
+            InvalidInputError,
+            match=rf"^metrics.validation.f1: got {value!r}; expected a valid number",
+        ),
+        monitor.track_run(dataset="fraud", run_key="typed") as run,
+    ):
+        run.log_validation(validation={"f1": value})  # type: ignore[dict-item]
+
+
+class NaNWeightSampler(DuplicatingSampler):
+    """A sampler whose parameters cannot be stored: a NaN nested in a list."""
+
+    def __init__(self) -> None:
+        self.class_weights = [1.0, float("nan")]
+
+
+def test_an_unstorable_sampler_is_refused_by_resample_not_when_the_block_ends(
+    monitor: Monitor,
+) -> None:
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="nan-params") as run:
+        with pytest.raises(
+            InvalidInputError, match=r"^params.class_weights.1: got nan; expected a finite number"
+        ):
+            run.resample(NaNWeightSampler(), X, y)
+        with pytest.raises(InvalidInputError, match=r"^metrics.validation: got 'mmmm"):
+            run.log_validation(validation={"m" * 65: 0.5})
+        run.resample(DuplicatingSampler(), X, y)  # the pipeline goes on with a storable sampler
+        run.log_validation(validation=GOOD)
+    stored = find_run(monitor.store, "fraud", "nan-params")
+    assert stored is not None and stored.status == "succeeded"
+    assert run_to_record(stored).metrics == {"validation": GOOD}
+
+
+def test_a_clock_stepping_back_during_training_does_not_fail_the_run(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smote_monitor.tracking as tracking
+
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="clock") as run:
+        run.resample(DuplicatingSampler(), X, y)
+        started = find_run(monitor.store, "fraud", "clock")
+        assert started is not None
+        monkeypatch.setattr(tracking, "utcnow", lambda: started.started_at - timedelta(hours=1))
+    stored = find_run(monitor.store, "fraud", "clock")
+    assert stored is not None and stored.status == "succeeded"
+    assert stored.finished_at is not None and stored.finished_at >= stored.started_at
+
+
+def test_a_record_found_invalid_as_the_block_ends_is_stored_failed_not_raised(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every value is checked where it is passed; should the finished record still be invalid
+    # (here a leakage check gone wrong), the trained model must not be lost to an exception.
+    import smote_monitor.tracking as tracking
+    from smote_monitor.records import LeakageResult
+
+    broken = LeakageResult.model_construct(suspected=False, evidence={"share": float("nan")})
+    monkeypatch.setattr(tracking, "check_leakage", lambda *args: broken)
+    X, y = _data()
+    with monitor.track_run(dataset="fraud", run_key="late") as run:
+        run.resample(DuplicatingSampler(), X, y)
+        run.log_validation(validation=GOOD, X_val=X[:50], y_val=y[:50])
+    stored = find_run(monitor.store, "fraud", "late")
+    assert stored is not None and stored.status == "failed"
+    assert stored.error == (
+        "the run record could not be validated: leakage.evidence.share: got nan; "
+        "expected a finite number"
+    )
+    assert "could not be validated" in caplog.text
 
 
 def test_from_config_reports_bad_keys(tmp_path: Path) -> None:
