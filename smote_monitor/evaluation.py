@@ -311,6 +311,8 @@ def ingest(
             negative_class=negative,
             now=clock,
             lookback=duration_seconds(config.label_lookback),
+            label_column=config.target,
+            prediction_column=config.prediction,
         )
         counts.apply(deltas)
         if row is None:

@@ -108,13 +108,24 @@ class JoinStats:
     ignored_late_labels: int = 0
 
 
-def _outcome(label: Any, prediction: Any, positive: Any, negative: Any) -> str:
-    for name, value in (("label", label), ("prediction", prediction)):
-        if value != positive and value != negative:
-            raise InvalidInputError(name, value, f"only the classes {positive!r} and {negative!r}")
-    if label == positive:
-        return "tp" if prediction == positive else "fn"
-    return "fp" if prediction == positive else "tn"
+@dataclass(frozen=True)
+class _Classes:
+    """The two classes, and the column names an error about a value outside them names."""
+
+    positive: Any
+    negative: Any
+    label_column: str
+    prediction_column: str
+
+    def outcome(self, label: Any, prediction: Any) -> str:
+        for name, value in ((self.label_column, label), (self.prediction_column, prediction)):
+            if value != self.positive and value != self.negative:
+                raise InvalidInputError(
+                    name, value, f"only the classes {self.positive!r} and {self.negative!r}"
+                )
+        if label == self.positive:
+            return "tp" if prediction == self.positive else "fn"
+        return "fp" if prediction == self.positive else "tn"
 
 
 def join_labels(
@@ -127,6 +138,8 @@ def join_labels(
     negative_class: Any,
     now: float,
     lookback: float,
+    label_column: str = "label",
+    prediction_column: str = "prediction",
 ) -> tuple[JoinState, list[OutcomeDelta], JoinStats]:
     """Join a batch of predictions and a batch of labels into the state.
 
@@ -141,6 +154,8 @@ def join_labels(
         The minority class and the other class; labels and predictions must be one of them.
     now, lookback : float
         Timestamps in seconds; state older than ``now - lookback`` is dropped.
+    label_column, prediction_column : str
+        The configured column names, which an error about a label or prediction names.
 
     Returns
     -------
@@ -155,6 +170,7 @@ def join_labels(
     """
     if not lookback >= 0:
         raise InvalidInputError("lookback", lookback, "a duration >= 0 seconds")
+    classes = _Classes(positive_class, negative_class, label_column, prediction_column)
     preds = list(predictions)
     labs = list(labels)
     for p in preds:
@@ -162,9 +178,9 @@ def join_labels(
         for column in slice_columns:
             if column not in given:
                 raise InvalidInputError(f"slices.{column}", p.id, "a value for every slice column")
-        _outcome(positive_class, p.prediction, positive_class, negative_class)
+        classes.outcome(positive_class, p.prediction)
     for lb in labs:
-        _outcome(lb.label, positive_class, positive_class, negative_class)
+        classes.outcome(lb.label, positive_class)
 
     pending = dict(state.pending)
     counted = dict(state.counted)
@@ -173,7 +189,7 @@ def join_labels(
     stats = {"newly_counted": 0, "corrected": 0, "duplicates": 0, "ignored_late_labels": 0}
 
     def count(pred: Prediction, label: Label) -> None:
-        outcome = _outcome(label.label, pred.prediction, positive_class, negative_class)
+        outcome = classes.outcome(label.label, pred.prediction)
         counted[pred.id] = Counted(pred.slices, outcome, pred.ts, pred.prediction)
         deltas.append(OutcomeDelta(pred.slices, outcome, 1))
         stats["newly_counted"] += 1
@@ -191,7 +207,7 @@ def join_labels(
             count(pending.pop(lb.id), lb)
         elif lb.id in counted:
             old = counted[lb.id]
-            outcome = _outcome(lb.label, old.prediction, positive_class, negative_class)
+            outcome = classes.outcome(lb.label, old.prediction)
             if outcome == old.outcome:
                 stats["duplicates"] += 1
             else:

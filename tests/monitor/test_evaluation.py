@@ -136,7 +136,7 @@ def test_a_shifted_window_drifts_and_slices_are_scored(monitor: Monitor) -> None
     [
         (lambda f: f.drop(columns=["hour"]), r"^production\.hour: got None; expected a column"),
         (lambda f: f.drop(columns=["region"]), r"^slices\.region: got 'region'"),
-        (lambda f: f.assign(is_fraud=f["is_fraud"].replace(1, 7)), r"^label: got \[7"),
+        (lambda f: f.assign(is_fraud=f["is_fraud"].replace(1, 7)), r"^is_fraud: got \[7"),
         (lambda f: f.assign(hour=np.nan), r"hour: got '3000 rows, all NaN/inf/missing'"),
         (lambda f: f.iloc[:0], r"^production: got '0 rows'"),
     ],
@@ -204,7 +204,7 @@ def test_ingest_rejects_a_batch_without_changing_the_state(monitor: Monitor) -> 
     )
     ingest(monitor.store, monitor.settings, "fraud", predictions=preds)
     bad = pd.DataFrame({"event_id": [1], "is_fraud": [5], "ts": ["2026-11-28T01:00:00Z"]})
-    with pytest.raises(InvalidInputError, match=r"^label: got 5"):
+    with pytest.raises(InvalidInputError, match=r"^is_fraud: got 5"):
         ingest(monitor.store, monitor.settings, "fraud", labels=bad)
     with monitor.store.read() as session:
         assert session.scalars(select(SliceState)).one().n_labeled == 0

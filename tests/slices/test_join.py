@@ -23,6 +23,8 @@ def step(state, preds=(), labels=(), now=100.0, lookback=50.0):
         slice_columns=COLS,
         positive_class=1,
         negative_class=0,
+        label_column="is_fraud",
+        prediction_column="predicted",
         now=now,
         lookback=lookback,
     )
@@ -70,11 +72,15 @@ def test_state_outside_the_lookback_expires() -> None:
     assert deltas == [] and "old" in state.early_labels  # the prediction expired; the label waits
 
 
-def test_bad_label_raises_and_leaves_state_untouched() -> None:
+def test_bad_label_raises_naming_its_column_and_leaves_state_untouched() -> None:
     state, _, _ = step(JoinState(), preds=[pred("a")])
     before = json.dumps(state.to_dict())
-    with pytest.raises(InvalidInputError, match=r"label: got 7; expected only the classes 1 and 0"):
+    with pytest.raises(
+        InvalidInputError, match=r"^is_fraud: got 7; expected only the classes 1 and 0$"
+    ):
         step(state, labels=[Label("a", 7, 95.0)])
+    with pytest.raises(InvalidInputError, match=r"^predicted: got 3; expected only the classes"):
+        step(state, preds=[pred("z", p=3)])
     with pytest.raises(InvalidInputError, match=r"slices\.region"):
         step(state, preds=[Prediction("z", 1, (), 95.0)])
     assert json.dumps(state.to_dict()) == before

@@ -86,12 +86,20 @@ def test_count_batch_hand_computed() -> None:
     assert labels == ["all", "region=eu", "region=us"]
 
 
-def test_label_outside_the_two_classes_is_named() -> None:
-    frame = {"y": [1, 2, 0], "p": [1, 0, 0], "region": ["a", "b", "c"]}
+def test_a_label_outside_the_two_classes_names_the_label_column() -> None:
+    frame = {"bad_loan": [1, 2, 0], "p": [1, 0, 0], "region": ["a", "b", "c"]}
     with pytest.raises(
-        InvalidInputError, match=r"label: got \[2\]; expected only the classes 1 and 0"
+        InvalidInputError, match=r"^bad_loan: got \[2\]; expected only the classes 1 and 0$"
     ):
-        count_batch(frame, ["region"], "y", "p", positive_class=1, negative_class=0)
+        count_batch(frame, ["region"], "bad_loan", "p", positive_class=1, negative_class=0)
+
+
+def test_a_prediction_outside_the_two_classes_names_the_prediction_column() -> None:
+    frame = {"y": [1, 1, 0], "predicted_bad": [1, 3, 0], "region": ["a", "b", "c"]}
+    with pytest.raises(
+        InvalidInputError, match=r"^predicted_bad: got \[3\]; expected only the classes 1 and 0$"
+    ):
+        count_batch(frame, ["region"], "y", "predicted_bad", positive_class=1, negative_class=0)
 
 
 def test_missing_slice_column_is_named() -> None:
