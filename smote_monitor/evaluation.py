@@ -151,7 +151,9 @@ def evaluate_frame(
     if len(frame) == 0:
         raise InvalidInputError("production", "0 rows", "at least one production row")
     features = list(reference)
-    accumulator = WindowAccumulator.for_reference(reference)
+    accumulator = WindowAccumulator.for_reference(
+        reference, settings=config.drift.profile_settings()
+    )
     for batch in _batches(frame[features]):
         accumulator.update(batch)
     drift = compute_drift(reference, accumulator.profiles)

@@ -46,13 +46,17 @@ def training_profiles(
                 f"features.{missing[0]}", missing[0], "a column of the training data"
             )
         categorical = [c for c in config.categorical if c in real_frame.columns]
-        real = build_profiles(real_frame, features=features, categorical=categorical)
+        settings = config.drift.profile_settings()
+        real = build_profiles(
+            real_frame, features=features, categorical=categorical, settings=settings
+        )
         kinds = {name: profile.kind for name, profile in real.items()}
         augmented = build_profiles(
             as_frame(X_augmented, names),
             features=list(real),
             categorical=[n for n, k in kinds.items() if k is ColumnKind.CATEGORICAL],
             numeric=[n for n, k in kinds.items() if k is ColumnKind.NUMERIC],
+            settings=settings,
         )
     except (InvalidInputError, ValueError, TypeError) as exc:
         log.warning(

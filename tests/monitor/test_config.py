@@ -34,6 +34,18 @@ def test_the_example_config_is_valid_and_has_the_slo_table_defaults(tmp_path: Pa
     assert fraud.production.kind == "push"
 
 
+def test_the_example_configs_commented_drift_bounds_are_the_engine_defaults(
+    tmp_path: Path,
+) -> None:
+    from smote_monitor.drift import ProfileSettings
+
+    text = example_config_text().replace("    # drift: {", "    drift: {")
+    assert "    drift: {" in text
+    drift = load_settings(_write(tmp_path, text)).datasets["fraud"].drift
+    assert drift.exact_cap is not None
+    assert drift.profile_settings() == ProfileSettings()
+
+
 def test_environment_overrides_file_including_nested_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,6 +93,18 @@ def test_an_explicit_url_is_not_redirected_by_the_environment(
             "datasets.fraud.production.kind: got 'kafka'; expected one of 'sql', 'files', 'push'",
         ),
         ("datasets:\n  fraud: {colour: red}\n", "datasets.fraud.colour: got 'red'; expected "),
+        (
+            "datasets:\n  fraud: {drift: {exact_cap: 10}}\n",
+            "datasets.fraud.drift.exact_cap: got 10; expected an int >= 1000",
+        ),
+        (
+            "datasets:\n  fraud: {drift: {max_bins: 4}}\n",
+            "datasets.fraud.drift.max_bins: got 4; expected an int >= 16",
+        ),
+        (
+            "datasets:\n  fraud: {drift: {bins: 4}}\n",
+            "datasets.fraud.drift.bins: got 4; expected ",
+        ),
         ("- a list\n", "got a list at the top level; expected a mapping"),
         ("a: [unclosed\n", "is not valid YAML"),
     ],
@@ -91,6 +115,20 @@ def test_bad_config_names_the_key_the_value_and_the_expectation(
     with pytest.raises(ConfigError) as info:
         load_settings(_write(tmp_path, text))
     assert message in str(info.value)
+
+
+def test_drift_profile_settings_come_from_the_config_or_the_engine_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smote_monitor.drift import ProfileSettings
+
+    path = _write(tmp_path, "datasets:\n  fraud: {drift: {exact_cap: 5000}}\n  churn: {}\n")
+    monkeypatch.setenv("SMOTE_MONITOR_DATASETS__FRAUD__DRIFT__RESOLUTION", "200")
+    settings = load_settings(path)
+    assert settings.dataset("fraud").drift.profile_settings() == ProfileSettings(
+        exact_cap=5000, resolution=200
+    )
+    assert settings.dataset("churn").drift.profile_settings() == ProfileSettings()
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:

@@ -152,6 +152,28 @@ def test_bad_production_data_is_named_and_nothing_is_stored(
     assert kinds == ["synthetic_shift"]
 
 
+def test_a_small_configured_exact_cap_makes_drift_come_from_the_sketch(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(
+        CONFIG.format(url=store_url, spool=tmp_path / "spool")
+        + "    drift: {exact_cap: 1000, resolution: 500}\n"
+    )
+    mon = Monitor.from_config(path)
+    X, y = _training()
+    with mon.track_run(dataset="fraud", run_key="train-capped") as run:
+        run.resample(SMOTE(random_state=0), X[["amount", "hour"]], y)
+    reference = load_profiles(mon.store, find_run(mon.store, "fraud", "train-capped").id, REAL)
+    assert reference["amount"].mode == "sketch"  # 2,000 distinct amounts > exact_cap 1,000
+    assert reference["amount"].settings.resolution == 500
+    assert reference["hour"].mode == "exact"  # 24 distinct hours
+
+    result = evaluate_frame(mon.store, mon.settings, "fraud", _production(3000, 0.0, seed=4))
+    modes = {r.feature: r.mode for r in result.drift.features}
+    assert modes == {"amount": "sketch", "hour": "exact"}
+
+
 def test_a_dataset_without_a_reference_run_is_a_clear_error(monitor: Monitor) -> None:
     with pytest.raises(
         InvalidInputError,
