@@ -42,7 +42,7 @@ from smote_monitor.store.evaluations import (
     REAL,
     add_evaluation,
     latest_reference_run,
-    load_profiles,
+    reference_profiles,
 )
 from smote_monitor.store.models import SliceState
 from smote_monitor.store.runs import dataset_row
@@ -126,20 +126,12 @@ def evaluate_frame(
     Raises
     ------
     InvalidInputError
-        No reference run; a reference feature or slice column missing from the window; a label
-        or prediction outside the two classes; a feature empty after dropping NaN/inf. Nothing is
-        stored then.
+        No succeeded run, or the newest one has no profiles; a reference feature or slice
+        column missing from the window; a label or prediction outside the two classes; a feature
+        empty after dropping NaN/inf. Nothing is stored then.
     """
     config = settings.dataset(dataset)
-    reference_run = latest_reference_run(store, dataset)
-    if reference_run is None:
-        raise InvalidInputError(
-            "dataset",
-            dataset,
-            "a dataset with a succeeded run that recorded training profiles (record one with "
-            "Monitor.track_run and run.resample first)",
-        )
-    reference = load_profiles(store, reference_run.id, REAL)
+    reference_run, reference = reference_profiles(store, dataset, REAL)
     for name in reference:
         if name not in frame.columns:
             raise InvalidInputError(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from smote_monitor.config import DatasetConfig
 from smote_monitor.errors import InvalidInputError
+from smote_monitor.records import TEXT_MAX
 from smote_monitor.store.evaluations import AUGMENTED, REAL
 
 if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: imported when a run is profiled
@@ -28,11 +29,13 @@ def as_frame(X: Any, names: list[str]) -> Any:
 
 def training_profiles(
     X_real: Any, X_augmented: Any, schema: list[dict[str, str]], config: DatasetConfig
-) -> Profiles | None:
-    """Profiles of both splits with the same column kinds, or None when they can't be built.
+) -> tuple[Profiles | None, str | None]:
+    """Profiles of both splits with the same column kinds, or ``(None, why)`` when they can't be
+    built.
 
     Monitoring must not fail a training job, so a problem here is logged and the run is stored
-    without profiles (drift then has no reference from it).
+    without profiles but with the reason (``profile_error``): evaluating against it then says
+    why instead of silently comparing with an older run.
     """
     from smote_monitor.drift import ColumnKind, build_profiles
 
@@ -60,10 +63,10 @@ def training_profiles(
         )
     except (InvalidInputError, ValueError, TypeError) as exc:
         log.warning(
-            "training profiles not recorded (drift will lack this run as reference): %s", exc
+            "training profiles not recorded (drift cannot use this run as reference): %s", exc
         )
-        return None
-    return {REAL: real, AUGMENTED: augmented}
+        return None, str(exc)[:TEXT_MAX]
+    return {REAL: real, AUGMENTED: augmented}, None
 
 
 def profiles_to_dict(profiles: Profiles) -> dict[str, dict[str, dict[str, Any]]]:

@@ -152,6 +152,8 @@ class RunRecord(BaseModel):
     model_version: Annotated[str, Field(max_length=200)] | None = None
     tags: dict[str, Annotated[str, Field(max_length=500)]] = Field(default_factory=dict)
     error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
+    # Why the run's training profiles could not be built (the run itself still succeeded).
+    profile_error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
     metrics: dict[str, dict[str, Ratio]] = Field(default_factory=dict)
     gate: GateResult | None = None
     leakage: LeakageResult | None = None

@@ -152,5 +152,7 @@ def runs_show(
         )
     if record.error:
         out(f"  error: {record.error}", highlight=False)
+    if record.profile_error:
+        out(f"  [yellow]no training profiles[/] (drift can't use it): {record.profile_error}")
     if record.audit_sample:
         out(f"  audit sample: {len(record.audit_sample)} synthetic rows with parent/neighbour/gap")

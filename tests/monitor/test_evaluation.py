@@ -174,13 +174,58 @@ def test_a_small_configured_exact_cap_makes_drift_come_from_the_sketch(
     assert modes == {"amount": "sketch", "hour": "exact"}
 
 
-def test_a_dataset_without_a_reference_run_is_a_clear_error(monitor: Monitor) -> None:
+def test_a_dataset_without_any_run_is_a_clear_error(monitor: Monitor) -> None:
     with pytest.raises(
         InvalidInputError,
-        match=r"^dataset: got 'churn'; expected a dataset with "
-        r"a succeeded run that recorded training",
+        match=r"^dataset: got 'churn'; expected a dataset with a succeeded run to compare "
+        r"with \(it has no runs yet: record one with Monitor\.track_run",
     ):
         evaluate_frame(monitor.store, monitor.settings, "churn", _production(10, 0, 1))
+
+
+def _observe_unprofilable_run(mon: Monitor, run_key: str) -> None:
+    X, y = _training()
+    # An hour column lost upstream: the run is recorded, but that feature cannot be profiled.
+    X = X[["amount", "hour"]].assign(hour=np.nan)
+    mon.observe_run(dataset="fraud", run_key=run_key, X_before=X, y_before=y, X_after=X, y_after=y)
+
+
+def test_a_newest_run_whose_profiling_failed_is_refused_not_replaced_by_an_older_one(
+    monitor: Monitor,
+) -> None:
+    _observe_unprofilable_run(monitor, "train-2")
+    newest = find_run(monitor.store, "fraud", "train-2")
+    assert newest is not None and newest.status == "succeeded"
+    assert newest.profile_error is not None and "features.hour" in newest.profile_error
+    with pytest.raises(
+        InvalidInputError,
+        match=rf"^reference_run: got {newest.id}; expected the newest succeeded run of fraud "
+        r"\('train-2'\) with training profiles; it has none: profiling failed: features\.hour",
+    ):
+        evaluate_frame(monitor.store, monitor.settings, "fraud", _production(100, 0, 1))
+    with monitor.store.read() as session:
+        assert session.scalars(select(Evaluation.kind)).all() == ["synthetic_shift"]
+
+
+def test_a_newest_run_recorded_without_training_data_is_refused(monitor: Monitor) -> None:
+    stored = monitor.record(
+        {
+            "dataset": "fraud",
+            "run_key": "from-json",
+            "variant": "SMOTE",
+            "class_counts_before": {"0": 1840, "1": 160},
+            "class_counts_after": {"0": 1840, "1": 1840},
+            "finished_at": "2099-01-01T00:00:00Z",
+            "started_at": "2099-01-01T00:00:00Z",
+        }
+    )
+    assert stored is not None
+    with pytest.raises(
+        InvalidInputError,
+        match=rf"^reference_run: got {stored.run_id}; .* it has none: it was recorded without "
+        r"training data",
+    ):
+        evaluate_frame(monitor.store, monitor.settings, "fraud", _production(100, 0, 1))
 
 
 def test_late_duplicate_and_corrected_labels_keep_stored_counts_right(monitor: Monitor) -> None:
