@@ -15,7 +15,8 @@ from smote_core import SMOTE
 from smote_monitor import InvalidInputError, Monitor
 from smote_monitor.config import load_settings
 from smote_monitor.drift import build_profiles, compute_drift
-from smote_monitor.evaluation import evaluate_frame, ingest
+from smote_monitor.evaluation import evaluate_batches, evaluate_frame, ingest
+from smote_monitor.sources import production_batches
 from smote_monitor.store.evaluations import (
     AUGMENTED,
     REAL,
@@ -129,6 +130,59 @@ def test_a_shifted_window_drifts_and_slices_are_scored(monitor: Monitor) -> None
     assert stored.id == result.evaluation_id and stored.window == "1h"
     assert stored.n_rows == 3000 and stored.n_labeled == 3000
     assert len(stored.drift) == 2 and len(stored.slices) == 4
+
+
+def _comparable(view: object) -> dict[str, object]:
+    data = dict(view.to_dict())  # type: ignore[attr-defined]
+    return {k: v for k, v in data.items() if k not in ("id", "window", "evaluated_at")}
+
+
+def test_a_multi_file_window_fed_in_small_batches_stores_what_one_frame_does(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    window = _production(3000, shift=5.0, seed=11)
+    folder = tmp_path / "window"
+    folder.mkdir()
+    window.iloc[:1100].to_csv(folder / "part-1.csv", index=False)
+    window.iloc[1100:2000].to_parquet(folder / "part-2.parquet", row_group_size=300)
+    window.iloc[2000:].to_csv(folder / "part-3.csv", index=False)
+
+    sizes = [len(batch) for batch in production_batches(folder, batch_rows=257)]
+    assert sum(sizes) == 3000 and max(sizes) <= 257 and len(sizes) >= 3000 // 257
+
+    evaluate_frame(monitor.store, monitor.settings, "fraud", window, window="one")
+    one = latest_evaluations(monitor.store, "fraud")[0]
+    result = evaluate_batches(
+        monitor.store,
+        monitor.settings,
+        "fraud",
+        production_batches(folder, batch_rows=257),
+        window="batched",
+    )
+    batched = latest_evaluations(monitor.store, "fraud")[0]
+    assert batched.id == result.evaluation_id != one.id
+    assert _comparable(batched) == _comparable(one)
+    assert batched.n_rows == 3000 and batched.n_labeled == 3000
+
+
+def test_a_later_file_missing_a_feature_names_file_and_column_and_stores_nothing(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    window = _production(600, shift=0.0, seed=12)
+    window.iloc[:300].to_csv(tmp_path / "a.csv", index=False)
+    window.iloc[300:].drop(columns=["hour"]).to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(
+        InvalidInputError,
+        match=r"^production\.hour: got '.*b\.csv'; expected a column of every production file",
+    ):
+        evaluate_batches(
+            monitor.store,
+            monitor.settings,
+            "fraud",
+            production_batches(tmp_path / "*.csv", batch_rows=100),
+        )
+    with monitor.store.read() as session:
+        assert session.scalars(select(Evaluation.kind)).all() == ["synthetic_shift"]
 
 
 @pytest.mark.parametrize(
