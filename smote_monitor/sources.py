@@ -128,17 +128,30 @@ def _csv_batches(file: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
         yield pd.read_csv(file)
 
 
-def read_labels(path: str | os.PathLike[str], id_column: str, target: str) -> pd.Series:
-    """A labels file (only its id and target columns) as one id → label mapping.
+def id_keys(ids: pd.Series) -> pd.Series:
+    """Ids as text, so that files typing them differently still join: ``5``, ``"5"`` and
+    ``5.0`` (an integer column pandas read as floats because of a gap) are all ``"5"``."""
+    import pandas as pd
 
-    A label given twice counts once: the last one wins.
+    if pd.api.types.is_float_dtype(ids.dtype):
+        whole = ids.dropna()
+        if (whole == whole.round()).all():
+            return ids.astype("Int64").astype(str)
+    return ids.astype(str)
+
+
+def read_labels(path: str | os.PathLike[str], id_column: str, target: str) -> pd.Series:
+    """A labels file (only its id and target columns) as one mapping of :func:`id_keys` to
+    label.
+
+    A label given twice counts once: the last one wins. Rows without an id are dropped.
     """
     import pandas as pd
 
-    parts = [
-        batch.set_index(id_column)[target]
-        for batch in production_batches(path, columns=[id_column, target], field="labels")
-    ]
+    parts = []
+    for batch in production_batches(path, columns=[id_column, target], field="labels"):
+        batch = batch[batch[id_column].notna()]
+        parts.append(pd.Series(batch[target].to_numpy(), index=id_keys(batch[id_column])))
     labels = pd.concat(parts) if len(parts) > 1 else parts[0]
     return labels[~labels.index.duplicated(keep="last")]
 
@@ -155,6 +168,6 @@ def with_labels(
                 "a column of every production file, to join --labels by id",
             )
         joined = batch.drop(columns=[target]) if target in batch.columns else batch.copy()
-        joined[target] = batch[id_column].map(labels).to_numpy()
+        joined[target] = id_keys(batch[id_column]).map(labels).to_numpy()
         joined.attrs.update(batch.attrs)
         yield joined

@@ -137,6 +137,35 @@ def _comparable(view: object) -> dict[str, object]:
     return {k: v for k, v in data.items() if k not in ("id", "window", "evaluated_at")}
 
 
+def test_labels_join_by_id_whatever_the_id_dtype_of_either_file(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    window = _production(400, shift=0.0, seed=13)
+    # Integer ids in the production CSV; text ids ("5") in the labels, and float ids (5.0, as
+    # pandas reads an int column with a gap) in a second labels file.
+    window.drop(columns=["is_fraud"]).to_csv(tmp_path / "predictions.csv", index=False)
+    labels = window[["event_id", "is_fraud"]]
+    labels.astype({"event_id": str}).iloc[:200].to_parquet(tmp_path / "labels-1.parquet")
+    labels.astype({"event_id": float}).iloc[200:].to_parquet(tmp_path / "labels-2.parquet")
+    done = run_cli(
+        "--config",
+        str(tmp_path / "smote-monitor.yaml"),
+        "evaluate",
+        "-d",
+        "fraud",
+        "-p",
+        str(tmp_path / "predictions.csv"),
+        "--labels",
+        str(tmp_path / "labels-*.parquet"),
+        "--json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["n_labeled"] == 400
+    assert out["slices"][0]["tp"] + out["slices"][0]["fn"] == int(window["is_fraud"].sum())
+
+
 def test_a_multi_file_window_fed_in_small_batches_stores_what_one_frame_does(
     monitor: Monitor, tmp_path: Path
 ) -> None:
