@@ -118,7 +118,10 @@ class _Window:
     """What an evaluation keeps of a window while its batches stream by: fixed-size
     accumulators (feature profiles, confusion counts per slice) and row counts."""
 
-    def __init__(self, config: DatasetConfig, run: Run, reference: dict[str, Any]) -> None:
+    def __init__(
+        self, dataset: str, config: DatasetConfig, run: Run, reference: dict[str, Any]
+    ) -> None:
+        self.dataset = dataset
         self.config = config
         self.run = run
         self.reference = reference
@@ -139,6 +142,15 @@ class _Window:
                     batch.attrs.get(SOURCE),
                     f"a column of every production file (reference run {self.run.id} "
                     f"profiled {len(self.reference)} features)",
+                )
+        # Slices are part of the dataset's contract, labelled or not: a window lacking one
+        # would otherwise pass until its first label arrives.
+        for name in self.config.slices:
+            if name not in batch.columns:
+                raise InvalidInputError(
+                    f"production.{name}",
+                    batch.attrs.get(SOURCE),
+                    f"a column of every production file (a slice column of dataset {self.dataset})",
                 )
         # Feeding the batch itself (not batch[features]) spares a copy of every feature column.
         self.profiles.update(batch)
@@ -184,14 +196,14 @@ def evaluate_batches(
     Raises
     ------
     InvalidInputError
-        No succeeded run, or the newest one has no profiles; a reference feature or slice
-        column missing from a batch (naming its file when it came from one); a label or
-        prediction outside the two classes; no rows; a feature empty after dropping NaN/inf.
-        Nothing is stored then.
+        No succeeded run, or the newest one has no profiles; a reference feature or a configured
+        slice column (labelled rows or not) missing from a batch (naming its file when it came
+        from one); a label or prediction outside the two classes; no rows; a feature empty after
+        dropping NaN/inf. Nothing is stored then.
     """
     config = settings.dataset(dataset)
     reference_run, reference = reference_profiles(store, dataset, REAL)
-    scored = _Window(config, reference_run, reference)
+    scored = _Window(dataset, config, reference_run, reference)
     for batch in batches:
         scored.add(batch)
     if scored.n_rows == 0:

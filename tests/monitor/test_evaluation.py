@@ -218,7 +218,15 @@ def test_a_later_file_missing_a_feature_names_file_and_column_and_stores_nothing
     ("mutate", "message"),
     [
         (lambda f: f.drop(columns=["hour"]), r"^production\.hour: got None; expected a column"),
-        (lambda f: f.drop(columns=["region"]), r"^slices\.region: got 'region'"),
+        (
+            lambda f: f.drop(columns=["region"]),
+            r"^production\.region: got None; expected a column of every production file "
+            r"\(a slice column of dataset fraud\)",
+        ),
+        (
+            lambda f: f.drop(columns=["region", "is_fraud"]),
+            r"^production\.region: got None; expected a column of every production file",
+        ),
         (lambda f: f.assign(is_fraud=f["is_fraud"].replace(1, 7)), r"^is_fraud: got \[7"),
         (lambda f: f.assign(hour=np.nan), r"hour: got '3000 rows, all NaN/inf/missing'"),
         (lambda f: f.iloc[:0], r"^production: got '0 rows'"),
