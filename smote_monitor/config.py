@@ -154,7 +154,8 @@ class DatasetConfig(_Strict):
     windows: list[Duration] = Field(default_factory=lambda: ["1h", "24h"])
     # How long a prediction waits for its label (choose it longer than the labelling delay).
     label_lookback: Duration = "7d"
-    # Distinct values per slice column with a series of their own; more fold into "other".
+    # Distinct values per slice column with a series of their own; more fold into "other". The
+    # most common training values of a profiled categorical slice column, else first come.
     max_slice_values: Annotated[int, Field(ge=1, le=10_000)] = 50
     drift: DriftConfig = Field(default_factory=DriftConfig)
     slo: SLOConfig = Field(default_factory=SLOConfig)

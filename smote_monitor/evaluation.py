@@ -24,7 +24,13 @@ from typing import Any
 from sqlalchemy import select
 
 from smote_monitor.config import DatasetConfig, Settings, duration_seconds
-from smote_monitor.drift import DatasetDrift, WindowAccumulator, compute_drift
+from smote_monitor.drift import (
+    ColumnKind,
+    DatasetDrift,
+    FeatureProfile,
+    WindowAccumulator,
+    compute_drift,
+)
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.records import utcnow
 from smote_monitor.slices import (
@@ -114,12 +120,29 @@ def _batches(frame: Any, rows: int = BATCH_ROWS) -> Iterator[Any]:
         yield frame.iloc[start : start + rows]
 
 
+def _reference_slice_values(
+    config: DatasetConfig, reference: dict[str, FeatureProfile]
+) -> dict[str, list[Any]]:
+    """The own slices of each slice column the reference profiled as categorical: its
+    ``max_slice_values`` most common training values.
+
+    Every window then reports the same slices (stable Prometheus series), and rare values fold
+    into ``other`` whatever order rows arrive in. Slice columns that are not profiled
+    categorical features fall back to first come, first served.
+    """
+    return {
+        column: reference[column].most_common(config.max_slice_values)
+        for column in config.slices
+        if column in reference and reference[column].kind is ColumnKind.CATEGORICAL
+    }
+
+
 class _Window:
     """What an evaluation keeps of a window while its batches stream by: fixed-size
     accumulators (feature profiles, confusion counts per slice) and row counts."""
 
     def __init__(
-        self, dataset: str, config: DatasetConfig, run: Run, reference: dict[str, Any]
+        self, dataset: str, config: DatasetConfig, run: Run, reference: dict[str, FeatureProfile]
     ) -> None:
         self.dataset = dataset
         self.config = config
@@ -128,7 +151,11 @@ class _Window:
         self.profiles = WindowAccumulator.for_reference(
             reference, settings=config.drift.profile_settings()
         )
-        self.counts = SliceCounts(config.slices, max_values=config.max_slice_values)
+        self.counts = SliceCounts(
+            config.slices,
+            max_values=config.max_slice_values,
+            known_values=_reference_slice_values(config, reference),
+        )
         self.classes: tuple[Any, Any] | None = None
         self.n_rows = 0
         self.n_labeled = 0

@@ -124,6 +124,23 @@ class FeatureProfile:
             return len(self.categories)
         return None if self.values is None else int(self.values.size)
 
+    def most_common(self, k: int) -> list[Any]:
+        """The ``k`` most frequent categories, most frequent first (ties by their text).
+
+        Examples
+        --------
+        >>> p = profile_values("r", ["us", "eu", "eu", "apac", "us", "eu"], ColumnKind.CATEGORICAL)
+        >>> p.most_common(2)
+        ['eu', 'us']
+        """
+        if self.kind is not ColumnKind.CATEGORICAL:
+            raise InvalidInputError(f"profile.{self.name}", self.kind.value, "a categorical")
+        ranked = sorted(
+            zip(self.categories, _ints(self.counts), strict=True),
+            key=lambda item: (-item[1], str(item[0])),
+        )
+        return [category for category, _ in ranked[:k]]
+
     @cached_property
     def std(self) -> float:
         """Population standard deviation (``ddof=0``, as ``numpy.std``)."""

@@ -265,6 +265,37 @@ def test_a_small_configured_exact_cap_makes_drift_come_from_the_sketch(
     assert modes == {"amount": "sketch", "hour": "exact"}
 
 
+def test_slices_kept_are_the_most_common_reference_values_not_the_first_to_arrive(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(
+        CONFIG.format(url=store_url, spool=tmp_path / "spool") + "    max_slice_values: 2\n"
+    )
+    mon = Monitor.from_config(path)
+    X, y = _training()
+    rng = np.random.default_rng(21)
+    X = X.assign(region=rng.choice(["eu", "us", "apac"], len(X), p=[0.6, 0.3, 0.1]))
+    mon.observe_run(dataset="fraud", run_key="sliced", X_before=X, y_before=y, X_after=X, y_after=y)
+
+    window = _production(900, 0.0, seed=22)
+    # The rarest training value arrives first: first-come admission would keep apac and us.
+    window = window.sort_values("region", key=lambda r: r.map({"apac": 0, "us": 1, "eu": 2}))
+    result = evaluate_frame(mon.store, mon.settings, "fraud", window)
+    labels = {m.slice for m in result.slices}
+    assert labels == {"all", "region=eu", "region=us", "region=other"}
+    apac = int((window["region"] == "apac").sum())
+    assert result.folded_rows == {"region": apac}
+    by_slice = {m.slice: m for m in result.slices}
+    assert by_slice["region=other"].tp + by_slice["region=other"].fn == int(
+        window.loc[window["region"] == "apac", "is_fraud"].sum()
+    )
+
+    # The slice set is the reference's, so a window without eu still reports it (support 0).
+    no_eu = evaluate_frame(mon.store, mon.settings, "fraud", window[window["region"] != "eu"])
+    assert {m.slice for m in no_eu.slices} == labels
+
+
 def test_a_dataset_without_any_run_is_a_clear_error(monitor: Monitor) -> None:
     with pytest.raises(
         InvalidInputError,
