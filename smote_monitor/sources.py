@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,8 +76,7 @@ def production_batches(
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
         raise InvalidInputError("batch_rows", batch_rows, "an int >= 1")
     for file in production_files(path):
-        reader = _parquet_batches if FORMATS[file.suffix.lower()] == "parquet" else _csv_batches
-        batches = reader(file, batch_rows)
+        batches = _READERS[FORMATS[file.suffix.lower()]](file, batch_rows)
         while True:
             try:
                 batch = next(batches)
@@ -126,6 +125,12 @@ def _csv_batches(file: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
             yield chunk
     if empty:  # a header-only file: its columns still count
         yield pd.read_csv(file)
+
+
+_READERS: dict[str, Callable[[Path, int], Iterator[pd.DataFrame]]] = {
+    "csv": _csv_batches,
+    "parquet": _parquet_batches,
+}
 
 
 def id_keys(ids: pd.Series) -> pd.Series:
