@@ -12,8 +12,8 @@ from sqlalchemy import text
 
 from smote_monitor.store import Store, migrate
 from smote_monitor.store.database import SchemaOutdatedError
-from smote_monitor.store.models import Base
-from smote_monitor.store.runs import get_run, list_runs, run_to_record, save_run
+from smote_monitor.store.models import Base, Run
+from smote_monitor.store.runs import get_run, list_runs, run_to_record
 
 N_RUNS = 25
 
@@ -99,16 +99,16 @@ def test_upgrade_from_0003_keeps_runs_and_stores_profile_errors_after(store_url:
 
     assert migrate.current_revision(store.engine) == "0004"
     assert len(list_runs(store, limit=1000)) == N_RUNS
-    record = run_to_record(list_runs(store, limit=1)[0])
-    failed_profiling = record.model_copy(
-        update={"run_key": "no-profiles", "profile_error": "features.hour: all NaN"}
-    )
-    run_id = save_run(store, failed_profiling).run_id
-    stored = get_run(store, run_id)
-    assert stored is not None and stored.profile_error == "features.hour: all NaN"
+    # The populated rows carry explicit ids (PostgreSQL's sequence did not move): update one.
+    with store.write() as session:
+        run = session.get(Run, 1)
+        assert run is not None and run.profile_error is None
+        run.profile_error = "features.hour: all NaN"
+    stored = get_run(store, 1)
+    assert stored is not None and run_to_record(stored).profile_error == "features.hour: all NaN"
     migrate.downgrade(store.engine, "0003")
     with store.engine.connect() as connection:
-        assert connection.scalar(text("SELECT count(*) FROM runs")) == N_RUNS + 1
+        assert connection.scalar(text("SELECT count(*) FROM runs")) == N_RUNS
 
 
 def test_models_match_the_migrations(store_url: str) -> None:
