@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -21,12 +21,16 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from smote_monitor.errors import SmoteMonitorError
+from smote_monitor.errors import InvalidInputError, SmoteMonitorError
+
+if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: keep it off the CLI's start-up path
+    from smote_monitor.drift import ProfileSettings
 
 ENV_PREFIX = "SMOTE_MONITOR_"
 DEFAULT_DATABASE_URL = "sqlite:///smote-monitor.db"
@@ -81,6 +85,41 @@ class SLOConfig(_Strict):
         return value
 
 
+class DriftConfig(_Strict):
+    """Memory bounds of the dataset's drift profiles (reference runs and production windows).
+
+    A key left out takes the engine's default (:class:`smote_monitor.drift.ProfileSettings`,
+    which also owns the bounds checked here).
+    """
+
+    # Distinct numeric values kept exactly per feature; beyond it, a mergeable histogram.
+    exact_cap: int | None = None
+    # Histogram bins are at most std / resolution wide.
+    resolution: int | None = None
+    # Occupied histogram bins per feature; more coarsen the grid by powers of two.
+    max_bins: int | None = None
+
+    @field_validator("exact_cap", "resolution", "max_bins")
+    @classmethod
+    def _engine_bounds(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return value
+        # Imported only when a bound is configured, so a plain config loads without scipy.
+        from smote_monitor.drift import ProfileSettings
+
+        try:
+            ProfileSettings(**{str(info.field_name): value})
+        except InvalidInputError as exc:
+            raise ValueError(f"got {value!r}; expected {exc.expected}") from None
+        return value
+
+    def profile_settings(self) -> ProfileSettings:
+        """The engine's settings: the configured keys over its defaults."""
+        from smote_monitor.drift import ProfileSettings
+
+        return ProfileSettings(**self.model_dump(exclude_none=True))
+
+
 class SQLSource(_Strict):
     kind: Literal["sql"]
     url: str
@@ -116,8 +155,10 @@ class DatasetConfig(_Strict):
     windows: list[Duration] = Field(default_factory=lambda: ["1h", "24h"])
     # How long a prediction waits for its label (choose it longer than the labelling delay).
     label_lookback: Duration = "7d"
-    # Distinct values per slice column with a series of their own; more fold into "other".
+    # Distinct values per slice column with a series of their own; more fold into "other". The
+    # most common training values of a profiled categorical slice column, else first come.
     max_slice_values: Annotated[int, Field(ge=1, le=10_000)] = 50
+    drift: DriftConfig = Field(default_factory=DriftConfig)
     slo: SLOConfig = Field(default_factory=SLOConfig)
 
 

@@ -2,9 +2,10 @@
 
 Two doors in:
 
-- :func:`evaluate_frame` — one window of production rows (a file, a query result) now: drift of
-  its features against the latest reference run's real training profiles and, for the rows that
-  carry a label, confusion counts and SLIs per slice. Stored as one evaluation.
+- :func:`evaluate_batches` — one window of production rows (files, a query result) now, fed in
+  batches so memory does not grow with the window (:func:`evaluate_frame` for a DataFrame):
+  drift of its features against the reference run's real training profiles and, for the rows
+  that carry a label, confusion counts and SLIs per slice. Stored as one evaluation.
 - :func:`ingest` — predictions and labels arriving separately and late (the push API): joined by
   id over the dataset's ``label_lookback``; the join state and the cumulative counts are written
   in one transaction, so a label that arrives late or twice keeps the counts right.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,13 @@ from typing import Any
 from sqlalchemy import select
 
 from smote_monitor.config import DatasetConfig, Settings, duration_seconds
-from smote_monitor.drift import DatasetDrift, WindowAccumulator, compute_drift
+from smote_monitor.drift import (
+    ColumnKind,
+    DatasetDrift,
+    FeatureProfile,
+    WindowAccumulator,
+    compute_drift,
+)
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.records import utcnow
 from smote_monitor.slices import (
@@ -36,21 +43,22 @@ from smote_monitor.slices import (
     join_labels,
     slice_metrics,
 )
+from smote_monitor.sources import SOURCE
 from smote_monitor.store import Store
 from smote_monitor.store.evaluations import (
     PRODUCTION,
     REAL,
     add_evaluation,
     latest_reference_run,
-    load_profiles,
+    reference_profiles,
 )
-from smote_monitor.store.models import SliceState
+from smote_monitor.store.models import Run, SliceState
 from smote_monitor.store.runs import dataset_row
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 250_000
-"""Rows fed to the window accumulator at once: memory stays flat however large the window."""
+"""Rows of an in-memory frame that :func:`evaluate_frame` feeds at once (views, not copies)."""
 
 
 @dataclass(frozen=True)
@@ -112,70 +120,124 @@ def _batches(frame: Any, rows: int = BATCH_ROWS) -> Iterator[Any]:
         yield frame.iloc[start : start + rows]
 
 
-def evaluate_frame(
-    store: Store,
-    settings: Settings,
-    dataset: str,
-    frame: Any,
-    *,
-    window: str = "adhoc",
-    now: datetime | None = None,
-) -> WindowResult:
-    """Drift and slice SLIs of one window of production rows, stored as one evaluation.
+def _reference_slice_values(
+    config: DatasetConfig, reference: dict[str, FeatureProfile]
+) -> dict[str, list[Any]]:
+    """The own slices of each slice column the reference profiled as categorical: its
+    ``max_slice_values`` most common training values.
 
-    Raises
-    ------
-    InvalidInputError
-        No reference run; a reference feature or slice column missing from the window; a label
-        or prediction outside the two classes; a feature empty after dropping NaN/inf. Nothing is
-        stored then.
+    Every window then reports the same slices (stable Prometheus series), and rare values fold
+    into ``other`` whatever order rows arrive in. Slice columns that are not profiled
+    categorical features fall back to first come, first served.
     """
-    config = settings.dataset(dataset)
-    reference_run = latest_reference_run(store, dataset)
-    if reference_run is None:
-        raise InvalidInputError(
-            "dataset",
-            dataset,
-            "a dataset with a succeeded run that recorded training profiles (record one with "
-            "Monitor.track_run and run.resample first)",
-        )
-    reference = load_profiles(store, reference_run.id, REAL)
-    for name in reference:
-        if name not in frame.columns:
-            raise InvalidInputError(
-                f"production.{name}",
-                None,
-                f"a column of the production data (the reference run {reference_run.id} "
-                f"profiled {len(reference)} features)",
-            )
-    if len(frame) == 0:
-        raise InvalidInputError("production", "0 rows", "at least one production row")
-    features = list(reference)
-    accumulator = WindowAccumulator.for_reference(reference)
-    for batch in _batches(frame[features]):
-        accumulator.update(batch)
-    drift = compute_drift(reference, accumulator.profiles)
+    return {
+        column: reference[column].most_common(config.max_slice_values)
+        for column in config.slices
+        if column in reference and reference[column].kind is ColumnKind.CATEGORICAL
+    }
 
-    counts = SliceCounts(config.slices, max_values=config.max_slice_values)
-    n_labeled = 0
-    if config.target in frame.columns:
-        if config.prediction not in frame.columns:
+
+class _Window:
+    """What an evaluation keeps of a window while its batches stream by: fixed-size
+    accumulators (feature profiles, confusion counts per slice) and row counts."""
+
+    def __init__(
+        self, dataset: str, config: DatasetConfig, run: Run, reference: dict[str, FeatureProfile]
+    ) -> None:
+        self.dataset = dataset
+        self.config = config
+        self.run = run
+        self.reference = reference
+        self.profiles = WindowAccumulator.for_reference(
+            reference, settings=config.drift.profile_settings()
+        )
+        self.counts = SliceCounts(
+            config.slices,
+            max_values=config.max_slice_values,
+            known_values=_reference_slice_values(config, reference),
+        )
+        self.classes: tuple[Any, Any] | None = None
+        self.n_rows = 0
+        self.n_labeled = 0
+
+    def add(self, batch: Any) -> None:
+        """Check one batch and fold it into the accumulators."""
+        for name in self.reference:
+            if name not in batch.columns:
+                raise InvalidInputError(
+                    f"production.{name}",
+                    batch.attrs.get(SOURCE),
+                    f"a column of every production file (reference run {self.run.id} "
+                    f"profiled {len(self.reference)} features)",
+                )
+        # Slices are part of the dataset's contract, labelled or not: a window lacking one
+        # would otherwise pass until its first label arrives.
+        for name in self.config.slices:
+            if name not in batch.columns:
+                raise InvalidInputError(
+                    f"production.{name}",
+                    batch.attrs.get(SOURCE),
+                    f"a column of every production file (a slice column of dataset {self.dataset})",
+                )
+        # Feeding the batch itself (not batch[features]) spares a copy of every feature column.
+        self.profiles.update(batch)
+        self.n_rows += len(batch)
+        config = self.config
+        if config.target not in batch.columns:
+            return
+        labelled = batch[config.target].notna()
+        if not labelled.any():
+            return
+        if config.prediction not in batch.columns:
             raise InvalidInputError(
                 "prediction",
                 config.prediction,
                 "a column of the production data (labelled "
                 "rows need the model's prediction to be scored)",
             )
-        labelled = frame[frame[config.target].notna()]
-        n_labeled = len(labelled)
-        positive, negative = _classes(config, list(reference_run.class_counts_before))
-        for batch in _batches(labelled):
-            counts.apply(
-                count_batch(
-                    batch, config.slices, config.target, config.prediction, positive, negative
-                )
-            )
-    slices = slice_metrics(counts, config.slo.min_slice_support) if n_labeled else []
+        if self.classes is None:
+            self.classes = _classes(config, list(self.run.class_counts_before))
+        rows = batch if labelled.all() else batch[labelled]
+        self.counts.apply(
+            count_batch(rows, config.slices, config.target, config.prediction, *self.classes)
+        )
+        self.n_labeled += len(rows)
+
+
+def evaluate_batches(
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    batches: Iterable[Any],
+    *,
+    window: str = "adhoc",
+    now: datetime | None = None,
+) -> WindowResult:
+    """Drift and slice SLIs of one window of production rows fed in batches, stored as one
+    evaluation.
+
+    Memory does not grow with the window: each batch (a DataFrame, e.g. from
+    :func:`smote_monitor.sources.production_batches`) is checked and folded into fixed-size
+    accumulators, then dropped. The store is written once, after the last batch.
+
+    Raises
+    ------
+    InvalidInputError
+        No succeeded run, or the newest one has no profiles; a reference feature or a configured
+        slice column (labelled rows or not) missing from a batch (naming its file when it came
+        from one); a label or prediction outside the two classes; no rows; a feature empty after
+        dropping NaN/inf. Nothing is stored then.
+    """
+    config = settings.dataset(dataset)
+    reference_run, reference = reference_profiles(store, dataset, REAL)
+    scored = _Window(dataset, config, reference_run, reference)
+    for batch in batches:
+        scored.add(batch)
+    if scored.n_rows == 0:
+        raise InvalidInputError("production", "0 rows", "at least one production row")
+    drift = compute_drift(reference, scored.profiles.profiles)
+    counts = scored.counts
+    slices = slice_metrics(counts, config.slo.min_slice_support) if scored.n_labeled else []
     evaluated_at = now or utcnow()
     with store.write() as session:
         evaluation = add_evaluation(
@@ -188,29 +250,42 @@ def evaluate_frame(
             drift=drift,
             kinds={name: profile.kind.value for name, profile in reference.items()},
             slices=slices,
-            n_rows=len(frame),
-            n_labeled=n_labeled,
+            n_rows=scored.n_rows,
+            n_labeled=scored.n_labeled,
         )
         evaluation_id = evaluation.id
     log.info(
         "evaluated %s window %s: %d rows, drift share %.2f, %d labelled",
         dataset,
         window,
-        len(frame),
+        scored.n_rows,
         drift.share,
-        n_labeled,
+        scored.n_labeled,
     )
     return WindowResult(
         evaluation_id,
         dataset,
         window,
         reference_run.id,
-        len(frame),
-        n_labeled,
+        scored.n_rows,
+        scored.n_labeled,
         drift,
         slices,
         dict(counts.folded_rows),
     )
+
+
+def evaluate_frame(
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    frame: Any,
+    *,
+    window: str = "adhoc",
+    now: datetime | None = None,
+) -> WindowResult:
+    """:func:`evaluate_batches` of a window already in memory (a DataFrame)."""
+    return evaluate_batches(store, settings, dataset, _batches(frame), window=window, now=now)
 
 
 @dataclass(frozen=True)
@@ -311,6 +386,8 @@ def ingest(
             negative_class=negative,
             now=clock,
             lookback=duration_seconds(config.label_lookback),
+            label_column=config.target,
+            prediction_column=config.prediction,
         )
         counts.apply(deltas)
         if row is None:

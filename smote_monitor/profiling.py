@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from smote_monitor.config import DatasetConfig
 from smote_monitor.errors import InvalidInputError
+from smote_monitor.records import TEXT_MAX
 from smote_monitor.store.evaluations import AUGMENTED, REAL
 
 if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: imported when a run is profiled
@@ -28,11 +29,13 @@ def as_frame(X: Any, names: list[str]) -> Any:
 
 def training_profiles(
     X_real: Any, X_augmented: Any, schema: list[dict[str, str]], config: DatasetConfig
-) -> Profiles | None:
-    """Profiles of both splits with the same column kinds, or None when they can't be built.
+) -> tuple[Profiles | None, str | None]:
+    """Profiles of both splits with the same column kinds, or ``(None, why)`` when they can't be
+    built.
 
     Monitoring must not fail a training job, so a problem here is logged and the run is stored
-    without profiles (drift then has no reference from it).
+    without profiles but with the reason (``profile_error``): evaluating against it then says
+    why instead of silently comparing with an older run.
     """
     from smote_monitor.drift import ColumnKind, build_profiles
 
@@ -46,20 +49,24 @@ def training_profiles(
                 f"features.{missing[0]}", missing[0], "a column of the training data"
             )
         categorical = [c for c in config.categorical if c in real_frame.columns]
-        real = build_profiles(real_frame, features=features, categorical=categorical)
+        settings = config.drift.profile_settings()
+        real = build_profiles(
+            real_frame, features=features, categorical=categorical, settings=settings
+        )
         kinds = {name: profile.kind for name, profile in real.items()}
         augmented = build_profiles(
             as_frame(X_augmented, names),
             features=list(real),
             categorical=[n for n, k in kinds.items() if k is ColumnKind.CATEGORICAL],
             numeric=[n for n, k in kinds.items() if k is ColumnKind.NUMERIC],
+            settings=settings,
         )
     except (InvalidInputError, ValueError, TypeError) as exc:
         log.warning(
-            "training profiles not recorded (drift will lack this run as reference): %s", exc
+            "training profiles not recorded (drift cannot use this run as reference): %s", exc
         )
-        return None
-    return {REAL: real, AUGMENTED: augmented}
+        return None, str(exc)[:TEXT_MAX]
+    return {REAL: real, AUGMENTED: augmented}, None
 
 
 def profiles_to_dict(profiles: Profiles) -> dict[str, dict[str, dict[str, Any]]]:

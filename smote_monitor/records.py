@@ -164,6 +164,8 @@ class RunRecord(BaseModel):
     model_version: Annotated[str, Field(max_length=VERSION_MAX)] | None = None
     tags: dict[str, Annotated[str, Field(max_length=TAG_VALUE_MAX)]] = Field(default_factory=dict)
     error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
+    # Why the run's training profiles could not be built (the run itself still succeeded).
+    profile_error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
     metrics: dict[str, dict[str, Ratio]] = Field(default_factory=dict)
     gate: GateResult | None = None
     leakage: LeakageResult | None = None

@@ -1,9 +1,17 @@
-"""Reading production data: CSV or Parquet files (one path, a glob, or a directory)."""
+"""Reading production data: CSV or Parquet files (one path, a glob, or a directory), in batches.
+
+:func:`production_batches` streams a window: each file is read ``batch_rows`` rows at a time
+(pyarrow's Parquet batch reader, pandas' chunked CSV parser), so memory stays flat however many
+rows the window holds. Every batch carries its file in ``batch.attrs["source"]`` for error
+messages. :func:`read_labels` and :func:`with_labels` join a separate labels file into those
+batches by id.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +20,11 @@ from smote_monitor.errors import InvalidInputError
 if TYPE_CHECKING:
     import pandas as pd
 
-READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+#: Rows read at once: bounds the memory of a window's evaluation (~25 columns: tens of MB).
+DEFAULT_BATCH_ROWS = 65_536
+SOURCE = "source"
+"""Key of ``DataFrame.attrs`` naming the file a batch came from."""
 
 
 def production_files(path: str | os.PathLike[str]) -> list[Path]:
@@ -21,7 +33,7 @@ def production_files(path: str | os.PathLike[str]) -> list[Path]:
     if any(ch in text for ch in "*?["):
         files = [Path(p) for p in sorted(glob.glob(text))]
     elif Path(text).is_dir():
-        files = sorted(p for p in Path(text).iterdir() if p.suffix.lower() in READERS)
+        files = sorted(p for p in Path(text).iterdir() if p.suffix.lower() in FORMATS)
     else:
         files = [Path(text)]
     if not files:
@@ -29,22 +41,138 @@ def production_files(path: str | os.PathLike[str]) -> list[Path]:
             "production", text, "a CSV or Parquet file, glob or directory holding at least one"
         )
     for file in files:
-        if file.suffix.lower() not in READERS:
+        if file.suffix.lower() not in FORMATS:
             raise InvalidInputError("production", str(file), "a .csv or .parquet file")
         if not file.is_file():
             raise InvalidInputError("production", str(file), "an existing, readable file")
     return files
 
 
+def production_batches(
+    path: str | os.PathLike[str],
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    columns: Sequence[str] | None = None,
+    field: str = "production",
+) -> Iterator[pd.DataFrame]:
+    """The rows the path names, file after file, as DataFrames of at most ``batch_rows`` rows.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV or Parquet file, a glob, or a directory of them.
+    batch_rows : int
+    columns : sequence of str, optional
+        Read only these columns; a file lacking one is an error naming the file and column.
+    field : str, default "production"
+        What errors call the files (``labels`` for a labels file).
+
+    Raises
+    ------
+    InvalidInputError
+        No such file, an unsupported or unreadable file, a missing column. Files are listed
+        when iteration starts; a file is read (and can fail) only when its turn comes.
+    """
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise InvalidInputError("batch_rows", batch_rows, "an int >= 1")
+    for file in production_files(path):
+        batches = _READERS[FORMATS[file.suffix.lower()]](file, batch_rows)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except Exception as exc:  # the parser's own message says what is wrong with the file
+                raise InvalidInputError(field, str(file), f"a readable file ({exc})") from exc
+            if columns is not None:
+                missing = [name for name in columns if name not in batch.columns]
+                if missing:
+                    raise InvalidInputError(
+                        f"{field}.{missing[0]}", str(file), f"a column of every {field} file"
+                    )
+                batch = batch[list(columns)]
+            batch.attrs[SOURCE] = str(file)
+            yield batch
+
+
 def read_production(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """All rows the path names, as one frame."""
+    """All rows the path names, as one frame (for reports, which need the whole window)."""
     import pandas as pd
 
-    frames = []
-    for file in production_files(path):
-        reader = getattr(pd, READERS[file.suffix.lower()])
-        try:
-            frames.append(reader(file))
-        except Exception as exc:  # the parser's own message says what is wrong with the file
-            raise InvalidInputError("production", str(file), f"a readable file ({exc})") from exc
+    frames = list(production_batches(path))
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _parquet_batches(file: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(file) as parquet:
+        empty = True
+        for record_batch in parquet.iter_batches(batch_size=batch_rows):
+            empty = False
+            yield record_batch.to_pandas()
+        if empty:  # no rows: its columns still count
+            yield parquet.schema_arrow.empty_table().to_pandas()
+
+
+def _csv_batches(file: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    import pandas as pd
+
+    with pd.read_csv(file, chunksize=batch_rows) as chunks:
+        empty = True
+        for chunk in chunks:
+            empty = False
+            yield chunk
+    if empty:  # a header-only file: its columns still count
+        yield pd.read_csv(file)
+
+
+_READERS: dict[str, Callable[[Path, int], Iterator[pd.DataFrame]]] = {
+    "csv": _csv_batches,
+    "parquet": _parquet_batches,
+}
+
+
+def id_keys(ids: pd.Series) -> pd.Series:
+    """Ids as text, so that files typing them differently still join: ``5``, ``"5"`` and
+    ``5.0`` (an integer column pandas read as floats because of a gap) are all ``"5"``."""
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(ids.dtype):
+        whole = ids.dropna()
+        if (whole == whole.round()).all():
+            return ids.astype("Int64").astype(str)
+    return ids.astype(str)
+
+
+def read_labels(path: str | os.PathLike[str], id_column: str, target: str) -> pd.Series:
+    """A labels file (only its id and target columns) as one mapping of :func:`id_keys` to
+    label.
+
+    A label given twice counts once: the last one wins. Rows without an id are dropped.
+    """
+    import pandas as pd
+
+    parts = []
+    for batch in production_batches(path, columns=[id_column, target], field="labels"):
+        batch = batch[batch[id_column].notna()]
+        parts.append(pd.Series(batch[target].to_numpy(), index=id_keys(batch[id_column])))
+    labels = pd.concat(parts) if len(parts) > 1 else parts[0]
+    return labels[~labels.index.duplicated(keep="last")]
+
+
+def with_labels(
+    batches: Iterable[pd.DataFrame], labels: pd.Series, id_column: str, target: str
+) -> Iterator[pd.DataFrame]:
+    """Each batch with its target column replaced by the labels of its ids (NaN when none)."""
+    for batch in batches:
+        if id_column not in batch.columns:
+            raise InvalidInputError(
+                f"production.{id_column}",
+                batch.attrs.get(SOURCE),
+                "a column of every production file, to join --labels by id",
+            )
+        joined = batch.drop(columns=[target]) if target in batch.columns else batch.copy()
+        joined[target] = id_keys(batch[id_column]).map(labels).to_numpy()
+        joined.attrs.update(batch.attrs)
+        yield joined

@@ -283,9 +283,11 @@ class TrackedRun:
 
     def _profile(self, X_real: Any, X_augmented: Any) -> None:
         config = self._monitor.settings.dataset(self.dataset)
-        self._profiles = training_profiles(
+        self._profiles, error = training_profiles(
             X_real, X_augmented, self._fields["feature_schema"], config
         )
+        if error is not None:
+            self._fields["profile_error"] = error
 
     def observe(
         self,

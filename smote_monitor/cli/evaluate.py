@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich import box
@@ -41,19 +40,22 @@ def evaluate(
     Drift uses Evidently's methods, thresholds and automatic choice per column, computed on
     stored training profiles; results are stored (history for the daemon and `status`).
     """
-    from smote_monitor.evaluation import evaluate_frame
-    from smote_monitor.sources import read_production
+    from smote_monitor.evaluation import evaluate_batches
+    from smote_monitor.sources import production_batches, read_labels, with_labels
     from smote_monitor.store import Store
 
     settings = state(ctx).settings
     config = settings.dataset(dataset)
-    with console.status(f"reading {production}"):
-        frame = read_production(production)
-        if labels is not None:
-            frame = _join_labels(frame, read_production(labels), config.id_column, config.target)
-    with console.status(f"evaluating {len(frame):,} rows of {dataset}"):
-        result = evaluate_frame(
-            Store(settings.database_url), settings, dataset, frame, window=window
+    batches = production_batches(production)
+    if labels is not None:
+        if config.id_column is None:
+            raise InvalidInputError("id_column", None, "the dataset's id column, to join --labels")
+        with console.status(f"reading labels {labels}"):
+            by_id = read_labels(labels, config.id_column, config.target)
+        batches = with_labels(batches, by_id, config.id_column, config.target)
+    with console.status(f"evaluating {production} ({dataset}), batch by batch"):
+        result = evaluate_batches(
+            Store(settings.database_url), settings, dataset, batches, window=window
         )
     if as_json:
         print_json(result.to_dict())
@@ -112,16 +114,3 @@ def evaluate(
     for column, rows in result.folded_rows.items():
         if rows:
             console.print(f"{rows:,} rows of rare {column} values folded into {column}=other")
-
-
-def _join_labels(frame: Any, labels: Any, id_column: str | None, target: str) -> Any:
-    if id_column is None:
-        raise InvalidInputError("id_column", None, "the dataset's id column, to join --labels")
-    for name, data in (("production", frame), ("labels", labels)):
-        if id_column not in data.columns:
-            raise InvalidInputError(f"{name}.{id_column}", None, "a column of the file")
-    if target not in labels.columns:
-        raise InvalidInputError(f"labels.{target}", None, "a column of the labels file")
-    latest = labels.drop_duplicates(subset=id_column, keep="last")[[id_column, target]]
-    base = frame.drop(columns=[target]) if target in frame.columns else frame
-    return base.merge(latest, on=id_column, how="left")

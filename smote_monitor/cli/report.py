@@ -46,8 +46,8 @@ def report(
     from smote_monitor.store.evaluations import (
         AUGMENTED,
         REAL,
-        latest_reference_run,
         load_profiles,
+        reference_profiles,
     )
 
     if (run_id is None) == (dataset is None):
@@ -69,10 +69,10 @@ def report(
                 f"--run: got {run_id}; no run has that id (see `smote-monitor runs list`)",
                 EXIT_BAD_INPUT,
             )
-        reference_profiles = load_profiles(store, run_id, REAL)
+        real_profiles = load_profiles(store, run_id, REAL)
         current_profiles = load_profiles(store, run_id, AUGMENTED)
-        if not reference_profiles or not current_profiles:
-            missing = REAL if not reference_profiles else AUGMENTED
+        if not real_profiles or not current_profiles:
+            missing = REAL if not real_profiles else AUGMENTED
             fail(
                 f"--run: got {run_id}; it has no {missing} profiles, expected a run with real and "
                 "augmented profiles (this run was recorded before profiles existed, or by "
@@ -81,10 +81,10 @@ def report(
             )
         title = f"{run.dataset.name} run {run_id} ({run.run_key}): real vs augmented"
         target = output or Path(f"smote-report-run-{run_id}.html")
-        reference = profiles_to_frame(reference_profiles)
+        reference = profiles_to_frame(real_profiles)
         current = profiles_to_frame(current_profiles)
         # Column kinds come from the real profiles; both splits were profiled with them.
-        numerical, categorical = column_kinds(reference_profiles)
+        numerical, categorical = column_kinds(real_profiles)
     else:
         assert dataset is not None
         if production is None:
@@ -93,21 +93,14 @@ def report(
                 "with --dataset",
                 EXIT_BAD_INPUT,
             )
-        reference_run = latest_reference_run(store, dataset)
-        if reference_run is None:
-            fail(
-                f"--dataset: got {dataset!r}; expected a dataset with a succeeded run that has "
-                "real-data profiles (see `smote-monitor runs list`)",
-                EXIT_BAD_INPUT,
-            )
-        reference_profiles = load_profiles(store, reference_run.id, REAL)
-        numerical, categorical = column_kinds(reference_profiles)
+        reference_run, real_profiles = reference_profiles(store, dataset, REAL)
+        numerical, categorical = column_kinds(real_profiles)
         with console.status(f"reading {production}"):
             current = _production_frame(production, numerical, categorical)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         title = f"{dataset}: run {reference_run.id} (real) vs {production.name}"
         target = output or Path(f"smote-report-{dataset}-{stamp}.html")
-        reference = profiles_to_frame(reference_profiles)
+        reference = profiles_to_frame(real_profiles)
 
     with console.status("rendering the Evidently report (Evidently takes a few seconds)"):
         summary = run_report(

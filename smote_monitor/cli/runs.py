@@ -164,5 +164,11 @@ def runs_show(
         )
     if record.error:
         out(escape(f"  error: {record.error}"), highlight=False)
+    if record.profile_error:
+        out(
+            "  [yellow]no training profiles[/] (drift can't use it): "
+            + escape(record.profile_error),
+            highlight=False,
+        )
     if record.audit_sample:
         out(f"  audit sample: {len(record.audit_sample)} synthetic rows with parent/neighbour/gap")

@@ -63,14 +63,21 @@ class WindowAccumulator:
 
     @classmethod
     def for_reference(
-        cls, reference: Mapping[str, FeatureProfile], workers: int | None = None
+        cls,
+        reference: Mapping[str, FeatureProfile],
+        workers: int | None = None,
+        settings: ProfileSettings | None = None,
     ) -> WindowAccumulator:
-        """An empty window over the reference's features, kinds, settings and sketch grids."""
+        """An empty window over the reference's features, kinds and sketch grids.
+
+        ``settings`` bound the window's memory (e.g. the dataset's configured ones); default
+        the reference's.
+        """
         if not reference:
             raise InvalidInputError("reference", {}, "at least one feature profile")
-        first = next(iter(reference.values()))
-        acc = cls({}, first.settings, workers=workers)
-        acc._profiles = {name: p.empty_like() for name, p in reference.items()}
+        chosen = settings or next(iter(reference.values())).settings
+        acc = cls({}, chosen, workers=workers)
+        acc._profiles = {name: p.empty_like(chosen) for name, p in reference.items()}
         return acc
 
     @property

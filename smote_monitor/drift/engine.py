@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from smote_monitor.drift.profile import FeatureProfile, Mode
-from smote_monitor.drift.stattests import METHODS, choose_method
+from smote_monitor.drift.stattests import METHODS, Method, choose_method
 from smote_monitor.errors import InvalidInputError
 
 #: Evidently's default: the dataset drifts when at least half of its features do.
@@ -78,6 +78,22 @@ class DatasetDrift:
         }
 
 
+def _method_for(reference: FeatureProfile, method: str) -> Method:
+    """The table entry of ``method``, checked against the feature's kind."""
+    name = reference.name
+    spec = METHODS.get(method)
+    if spec is None:
+        raise InvalidInputError(f"methods.{name}", method, f"one of {', '.join(METHODS)}")
+    if not spec.accepts(reference.kind):
+        accepted = ", ".join(kind.value for kind in spec.kinds)
+        raise InvalidInputError(
+            f"methods.{name}",
+            method,
+            f"a method for {reference.kind.value} features ({method} accepts {accepted})",
+        )
+    return spec
+
+
 def feature_drift(
     reference: FeatureProfile,
     current: FeatureProfile,
@@ -98,7 +114,8 @@ def feature_drift(
     Raises
     ------
     InvalidInputError
-        Empty profile (every value missing), unknown method, mismatched kinds.
+        Empty profile (every value missing), unknown method or one the feature's kind does not
+        accept, mismatched kinds.
     """
     name = reference.name
     for side, profile in (("reference", reference), ("current", current)):
@@ -113,9 +130,7 @@ def feature_drift(
             f"current.{current.name}", current.kind.value, f"a {reference.kind.value} {name}"
         )
     chosen = method if method is not None else choose_method(reference, current)
-    spec = METHODS.get(chosen)
-    if spec is None:
-        raise InvalidInputError(f"methods.{name}", chosen, f"one of {', '.join(METHODS)}")
+    spec = _method_for(reference, chosen)
     limit = spec.threshold if threshold is None else float(threshold)
     value, mode = spec.compute(reference, current)
     return DriftResult(
@@ -157,8 +172,8 @@ def compute_drift(
     Raises
     ------
     InvalidInputError
-        A feature missing from ``current``, an override naming an unknown feature or method,
-        an empty feature, a ``drift_share`` outside (0, 1].
+        A feature missing from ``current``, an override naming an unknown feature or method (or
+        one the feature's kind does not accept), an empty feature, a ``drift_share`` outside (0, 1].
     """
     if not 0 < drift_share <= 1:
         raise InvalidInputError("drift_share", drift_share, "a share in (0, 1]")
@@ -171,8 +186,7 @@ def compute_drift(
                     f"{field}.{name}", name, f"a profiled feature ({len(reference)} profiled)"
                 )
     for name, value in (methods or {}).items():
-        if value not in METHODS:
-            raise InvalidInputError(f"methods.{name}", value, f"one of {', '.join(METHODS)}")
+        _method_for(reference[name], value)
     for name in reference:
         if name not in current:
             raise InvalidInputError(f"current.{name}", None, "a profile of this reference feature")

@@ -124,6 +124,23 @@ class FeatureProfile:
             return len(self.categories)
         return None if self.values is None else int(self.values.size)
 
+    def most_common(self, k: int) -> list[Any]:
+        """The ``k`` most frequent categories, most frequent first (ties by their text).
+
+        Examples
+        --------
+        >>> p = profile_values("r", ["us", "eu", "eu", "apac", "us", "eu"], ColumnKind.CATEGORICAL)
+        >>> p.most_common(2)
+        ['eu', 'us']
+        """
+        if self.kind is not ColumnKind.CATEGORICAL:
+            raise InvalidInputError(f"profile.{self.name}", self.kind.value, "a categorical")
+        ranked = sorted(
+            zip(self.categories, _ints(self.counts), strict=True),
+            key=lambda item: (-item[1], str(item[0])),
+        )
+        return [category for category, _ in ranked[:k]]
+
     @cached_property
     def std(self) -> float:
         """Population standard deviation (``ddof=0``, as ``numpy.std``)."""
@@ -134,16 +151,18 @@ class FeatureProfile:
             return math.sqrt(float(np.dot(self.counts, (self.values - mean) ** 2)) / self.n)
         return math.sqrt(self.m2 / self.n)
 
-    def empty_like(self) -> FeatureProfile:
+    def empty_like(self, settings: ProfileSettings | None = None) -> FeatureProfile:
         """An empty profile of the same feature whose sketch grid is this profile's.
 
         Use it to start a production window against this reference: both then share one grid.
+        ``settings`` default this profile's.
         """
+        settings = settings or self.settings
         exponent = self.grid_exponent
         if self.sketch is not None:
             exponent = self.sketch.exponent
         elif exponent is None and self.kind is ColumnKind.NUMERIC:
-            exponent = exponent_for(self.std, self.settings.resolution)
+            exponent = exponent_for(self.std, settings.resolution)
         return FeatureProfile(
             name=self.name,
             kind=self.kind,
@@ -152,7 +171,7 @@ class FeatureProfile:
             values=np.empty(0) if self.kind is ColumnKind.NUMERIC else None,
             counts=np.empty(0, np.int64),
             grid_exponent=exponent,
-            settings=self.settings,
+            settings=settings,
         )
 
     def merge(self, other: FeatureProfile) -> FeatureProfile:

@@ -46,6 +46,8 @@ class Method:
         Whether equality with the threshold counts as drift.
     compute : callable
         ``(reference, current) -> (value, mode)``.
+    kinds : frozenset of ColumnKind
+        Column kinds the method accepts (``ks`` and ``wasserstein`` need an order).
     """
 
     name: str
@@ -53,6 +55,11 @@ class Method:
     is_p_value: bool
     inclusive: bool
     compute: Callable[[FeatureProfile, FeatureProfile], tuple[float, Mode]]
+    kinds: frozenset[ColumnKind] = frozenset(ColumnKind)
+
+    def accepts(self, kind: ColumnKind) -> bool:
+        """Whether the method is defined on features of this kind."""
+        return kind in self.kinds
 
     def drifted(self, value: float, threshold: float) -> bool:
         """Evidently's verdict for ``value`` against ``threshold`` (False for NaN)."""
@@ -339,12 +346,21 @@ def _require_counts(method: str, ref: FeatureProfile, cur: FeatureProfile) -> No
         )
 
 
+_NUMERIC = frozenset({ColumnKind.NUMERIC})
+
 #: Every method by its table name, with Evidently's default thresholds.
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("ks", 0.05, is_p_value=True, inclusive=True, compute=ks),
-        Method("wasserstein", 0.1, is_p_value=False, inclusive=True, compute=wasserstein),
+        Method("ks", 0.05, is_p_value=True, inclusive=True, compute=ks, kinds=_NUMERIC),
+        Method(
+            "wasserstein",
+            0.1,
+            is_p_value=False,
+            inclusive=True,
+            compute=wasserstein,
+            kinds=_NUMERIC,
+        ),
         Method("psi", 0.1, is_p_value=False, inclusive=True, compute=psi),
         Method("jensenshannon", 0.1, is_p_value=False, inclusive=True, compute=jensenshannon),
         Method("chisquare", 0.05, is_p_value=True, inclusive=False, compute=chisquare),

@@ -233,7 +233,15 @@ class SliceCounts:
         )
 
 
-def outcomes(labels: Any, predictions: Any, positive_class: Any, negative_class: Any) -> np.ndarray:
+def outcomes(
+    labels: Any,
+    predictions: Any,
+    positive_class: Any,
+    negative_class: Any,
+    *,
+    label_column: str = "label",
+    prediction_column: str = "prediction",
+) -> np.ndarray:
     """Outcome name of every row; an error naming the column when a value is not one of the classes.
 
     Parameters
@@ -241,6 +249,8 @@ def outcomes(labels: Any, predictions: Any, positive_class: Any, negative_class:
     labels, predictions : array-like of shape (n_rows,)
     positive_class, negative_class
         The minority (positive) class and the other class.
+    label_column, prediction_column : str
+        The columns' configured names, which an error about their values names.
 
     Returns
     -------
@@ -252,7 +262,7 @@ def outcomes(labels: Any, predictions: Any, positive_class: Any, negative_class:
         raise InvalidInputError(
             "predictions", f"{p.size} rows", f"as many rows as labels ({y.size})"
         )
-    for field_name, values in (("label", y), ("prediction", p)):
+    for field_name, values in ((label_column, y), (prediction_column, p)):
         pos = values == positive_class
         neg = values == negative_class
         bad = ~(pos | neg)
@@ -292,7 +302,14 @@ def count_batch(
             raise InvalidInputError(
                 f"{role}.{column}" if role == "slices" else role, column, "a column of the batch"
             )
-    outcome = outcomes(frame[label], frame[prediction], positive_class, negative_class)
+    outcome = outcomes(
+        frame[label],
+        frame[prediction],
+        positive_class,
+        negative_class,
+        label_column=label,
+        prediction_column=prediction,
+    )
     data = pd.DataFrame(
         {**{c: pd.Series(frame[c]).astype(str).to_numpy() for c in slice_columns}, "_o": outcome}
     )

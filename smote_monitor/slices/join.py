@@ -1,11 +1,20 @@
 """Late-label join: predictions and labels arrive separately; counts must stay right.
 
 :func:`join_labels` is pure: it takes the join state and two batches and returns the new state
-and the count deltas. The state is all the store must keep between evaluations:
+and the count deltas.
+
+The rule: a label counts for its prediction only if the label's timestamp is at most
+``lookback`` after the prediction's (a label stamped before its prediction counts too: it
+waits for it). The same holds for a re-sent or corrected label. State older than
+``now - lookback`` is expired *before* a batch is joined, so whether a label counts depends on
+the timestamps, not on how often the join runs. Choose the lookback longer than the
+labelling delay.
+
+The state is all the store must keep between evaluations:
 
 ``pending``
-    Predictions waiting for a label: id → (prediction, slice values, ts). Bounded by the
-    lookback: predictions older than ``now - lookback`` expire unlabelled.
+    Predictions waiting for a label: id → (prediction, slice values, ts). Predictions older
+    than ``now - lookback`` expire unlabelled.
 ``counted``
     Ids already counted: id → (slice values, outcome, ts). A label re-sent for such an id
     withdraws the old outcome and counts the new one, so duplicates never double-count and a
@@ -13,17 +22,16 @@ and the count deltas. The state is all the store must keep between evaluations:
 ``early_labels``
     Labels that arrived before their prediction: id → (label, ts), kept for the lookback too.
 
-A label arriving after its prediction left the state (older than the lookback) finds nothing to
-join: it waits in ``early_labels`` like any unmatched label and expires with it, or, if its own
-ts is already outside the lookback, is dropped at once (``ignored_late_labels``). Choose the
-lookback longer than the labelling delay.
+A label too late for its prediction, or one whose own ts is already outside the lookback and
+finds nothing to join, is dropped (``ignored_late_labels``); other unmatched labels wait in
+``early_labels`` and expire with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.slices.counts import OutcomeDelta
@@ -108,13 +116,38 @@ class JoinStats:
     ignored_late_labels: int = 0
 
 
-def _outcome(label: Any, prediction: Any, positive: Any, negative: Any) -> str:
-    for name, value in (("label", label), ("prediction", prediction)):
-        if value != positive and value != negative:
-            raise InvalidInputError(name, value, f"only the classes {positive!r} and {negative!r}")
-    if label == positive:
-        return "tp" if prediction == positive else "fn"
-    return "fp" if prediction == positive else "tn"
+@dataclass(frozen=True)
+class _Classes:
+    """The two classes, and the column names an error about a value outside them names."""
+
+    positive: Any
+    negative: Any
+    label_column: str
+    prediction_column: str
+
+    def outcome(self, label: Any, prediction: Any) -> str:
+        for name, value in ((self.label_column, label), (self.prediction_column, prediction)):
+            if value != self.positive and value != self.negative:
+                raise InvalidInputError(
+                    name, value, f"only the classes {self.positive!r} and {self.negative!r}"
+                )
+        if label == self.positive:
+            return "tp" if prediction == self.positive else "fn"
+        return "fp" if prediction == self.positive else "tn"
+
+
+class _Stamped(Protocol):
+    @property
+    def ts(self) -> float: ...
+
+
+_S = TypeVar("_S", bound=_Stamped)
+
+
+def _unexpired(items: Mapping[Any, _S], horizon: float) -> tuple[dict[Any, _S], int]:
+    """The entries stamped at or after ``horizon``, and how many were older."""
+    kept = {key: item for key, item in items.items() if item.ts >= horizon}
+    return kept, len(items) - len(kept)
 
 
 def join_labels(
@@ -127,6 +160,8 @@ def join_labels(
     negative_class: Any,
     now: float,
     lookback: float,
+    label_column: str = "label",
+    prediction_column: str = "prediction",
 ) -> tuple[JoinState, list[OutcomeDelta], JoinStats]:
     """Join a batch of predictions and a batch of labels into the state.
 
@@ -140,7 +175,11 @@ def join_labels(
     positive_class, negative_class
         The minority class and the other class; labels and predictions must be one of them.
     now, lookback : float
-        Timestamps in seconds; state older than ``now - lookback`` is dropped.
+        Timestamps in seconds; state older than ``now - lookback`` is dropped before the
+        batches are joined, and a label counts only if its ts is at most ``lookback`` after
+        its prediction's.
+    label_column, prediction_column : str
+        The configured column names, which an error about a label or prediction names.
 
     Returns
     -------
@@ -155,6 +194,7 @@ def join_labels(
     """
     if not lookback >= 0:
         raise InvalidInputError("lookback", lookback, "a duration >= 0 seconds")
+    classes = _Classes(positive_class, negative_class, label_column, prediction_column)
     preds = list(predictions)
     labs = list(labels)
     for p in preds:
@@ -162,18 +202,23 @@ def join_labels(
         for column in slice_columns:
             if column not in given:
                 raise InvalidInputError(f"slices.{column}", p.id, "a value for every slice column")
-        _outcome(positive_class, p.prediction, positive_class, negative_class)
+        classes.outcome(positive_class, p.prediction)
     for lb in labs:
-        _outcome(lb.label, positive_class, positive_class, negative_class)
+        classes.outcome(lb.label, positive_class)
 
-    pending = dict(state.pending)
-    counted = dict(state.counted)
-    early = dict(state.early_labels)
+    horizon = now - lookback
+    # Expire before joining: whether a label counts must not depend on how often joins run.
+    pending, expired_predictions = _unexpired(state.pending, horizon)
+    counted, _ = _unexpired(state.counted, horizon)
+    early, expired_labels = _unexpired(state.early_labels, horizon)
     deltas: list[OutcomeDelta] = []
     stats = {"newly_counted": 0, "corrected": 0, "duplicates": 0, "ignored_late_labels": 0}
 
+    def in_time(label: Label, prediction_ts: float) -> bool:
+        return label.ts - prediction_ts <= lookback
+
     def count(pred: Prediction, label: Label) -> None:
-        outcome = _outcome(label.label, pred.prediction, positive_class, negative_class)
+        outcome = classes.outcome(label.label, pred.prediction)
         counted[pred.id] = Counted(pred.slices, outcome, pred.ts, pred.prediction)
         deltas.append(OutcomeDelta(pred.slices, outcome, 1))
         stats["newly_counted"] += 1
@@ -182,43 +227,44 @@ def join_labels(
         if p.id in counted or p.id in pending:
             stats["duplicates"] += 1
             continue
-        if p.id in early:
-            count(p, early.pop(p.id))
-        else:
-            pending[p.id] = p
+        waiting = early.pop(p.id, None)
+        if waiting is not None and in_time(waiting, p.ts):
+            count(p, waiting)
+            continue
+        if waiting is not None:
+            stats["ignored_late_labels"] += 1
+        pending[p.id] = p
     for lb in labs:
         if lb.id in pending:
-            count(pending.pop(lb.id), lb)
+            if in_time(lb, pending[lb.id].ts):
+                count(pending.pop(lb.id), lb)
+            else:
+                stats["ignored_late_labels"] += 1
         elif lb.id in counted:
             old = counted[lb.id]
-            outcome = _outcome(lb.label, old.prediction, positive_class, negative_class)
-            if outcome == old.outcome:
+            outcome = classes.outcome(lb.label, old.prediction)
+            if not in_time(lb, old.ts):
+                stats["ignored_late_labels"] += 1
+            elif outcome == old.outcome:
                 stats["duplicates"] += 1
             else:
                 deltas.append(OutcomeDelta(old.slices, old.outcome, -1))
                 deltas.append(OutcomeDelta(old.slices, outcome, 1))
                 counted[lb.id] = Counted(old.slices, outcome, old.ts, old.prediction)
                 stats["corrected"] += 1
-        elif lb.ts >= now - lookback:
+        elif lb.ts >= horizon:
             early[lb.id] = lb
         else:
             stats["ignored_late_labels"] += 1
-
-    horizon = now - lookback
-    expired_predictions = [i for i, p in pending.items() if p.ts < horizon]
-    for i in expired_predictions:
-        del pending[i]
-    for i in [i for i, c in counted.items() if c.ts < horizon]:
-        del counted[i]
-    expired_labels = [i for i, lb in early.items() if lb.ts < horizon]
-    for i in expired_labels:
-        del early[i]
+    # Predictions of this batch already older than the lookback wait for nothing.
+    pending, arrived_expired = _unexpired(pending, horizon)
+    counted, _ = _unexpired(counted, horizon)
     return (
         JoinState(pending, counted, early),
         deltas,
         JoinStats(
-            expired_predictions=len(expired_predictions),
-            expired_labels=len(expired_labels),
+            expired_predictions=expired_predictions + arrived_expired,
+            expired_labels=expired_labels,
             **stats,
         ),
     )

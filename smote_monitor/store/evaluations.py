@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from smote_monitor.errors import InvalidInputError
 from smote_monitor.store.database import Store
 from smote_monitor.store.models import (
     Dataset,
@@ -78,20 +79,64 @@ def load_profiles(store: Store, run_id: int, split: str = REAL) -> dict[str, Fea
 
 
 def latest_reference_run(store: Store, dataset: str) -> Run | None:
-    """The newest succeeded run of the dataset that has real-data profiles."""
+    """The dataset's reference: its newest succeeded run (whether or not it has profiles).
+
+    A newer run whose profiling failed is still the model in production, so drift must not
+    quietly fall back to an older run's profiles: :func:`reference_profiles` refuses instead.
+    """
     query = (
         select(Run)
         .join(Run.dataset)
-        .where(
-            Dataset.name == dataset,
-            Run.status == "succeeded",
-            Run.id.in_(select(ReferenceProfile.run_id).where(ReferenceProfile.split == REAL)),
-        )
+        .where(Dataset.name == dataset, Run.status == "succeeded")
         .order_by(Run.finished_at.desc(), Run.id.desc())
         .limit(1)
     )
     with store.read() as session:
         return session.scalars(query).one_or_none()
+
+
+def reference_profiles(
+    store: Store, dataset: str, split: str = REAL
+) -> tuple[Run, dict[str, FeatureProfile]]:
+    """The reference run of the dataset and its profiles of ``split``.
+
+    Raises
+    ------
+    InvalidInputError
+        The dataset has no succeeded run (saying whether it has any run at all), or its newest
+        succeeded run has no profiles (saying why: its profiling error, or no training data).
+    """
+    run = latest_reference_run(store, dataset)
+    if run is None:
+        query = select(func.count(Run.id)).join(Run.dataset).where(Dataset.name == dataset)
+        with store.read() as session:
+            n_runs = session.scalar(query) or 0
+        state = (
+            "it has no runs yet"
+            if n_runs == 0
+            else f"none of its {n_runs} runs succeeded (see `smote-monitor runs list`)"
+        )
+        raise InvalidInputError(
+            "dataset",
+            dataset,
+            f"a dataset with a succeeded run to compare with ({state}: record one with "
+            "Monitor.track_run and run.resample first)",
+        )
+    profiles = load_profiles(store, run.id, split)
+    if not profiles:
+        why = (
+            f"profiling failed: {run.profile_error}"
+            if run.profile_error
+            else "it was recorded without training data (e.g. by `smote-monitor record`, or "
+            "before profiles existed); record a run with Monitor.track_run and run.resample"
+        )
+        raise InvalidInputError(
+            "reference_run",
+            run.id,
+            f"the newest succeeded run of {dataset} ({run.run_key!r}) with training profiles; "
+            f"it has none: {why}",
+        )
+    return run, profiles
 
 
 def add_evaluation(

@@ -101,6 +101,8 @@ class Run(Base):
     # Added by migration 0002 (leakage check).
     leakage_suspected: Mapped[bool | None] = mapped_column(Boolean)
     leakage_evidence: Mapped[dict[str, Any] | None]
+    # Added by migration 0004: why a succeeded run has no training profiles.
+    profile_error: Mapped[str | None] = mapped_column(Text)
 
     dataset: Mapped[Dataset] = relationship(lazy="joined")
     metrics: Mapped[list[RunMetric]] = relationship(

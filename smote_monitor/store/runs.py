@@ -216,6 +216,7 @@ def run_to_record(run: Run) -> RunRecord:
         model_version=run.model_version,
         tags=run.tags,
         error=run.error,
+        profile_error=run.profile_error,
         metrics=metrics,
         gate=GateResult(passed=run.gate_passed, checks=[GateCheck(**c) for c in run.gate_checks])
         if run.gate_passed is not None
@@ -286,6 +287,7 @@ def _fill(run: Run, record: RunRecord, content_hash: str) -> None:
     run.model_version = record.model_version
     run.tags = dict(record.tags)
     run.error = record.error
+    run.profile_error = record.profile_error
     run.report = record.report
     run.content_hash = content_hash
     run.attempts = run.attempts or 1

@@ -157,3 +157,14 @@ def test_engine_never_imports_evidently() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("method", ["ks", "wasserstein"])
+def test_a_numeric_only_method_on_a_categorical_feature_is_named(method: str) -> None:
+    reference = build_profiles(FRAME)
+    with pytest.raises(
+        InvalidInputError,
+        match=rf"^methods\.region: got '{method}'; expected a method for categorical features "
+        rf"\({method} accepts numeric\)$",
+    ):
+        compute_drift(reference, reference, methods={"region": method})

@@ -44,6 +44,18 @@ def test_the_example_config_is_valid_and_has_the_slo_table_defaults(tmp_path: Pa
     assert fraud.production.kind == "push"
 
 
+def test_the_example_configs_commented_drift_bounds_are_the_engine_defaults(
+    tmp_path: Path,
+) -> None:
+    from smote_monitor.drift import ProfileSettings
+
+    text = example_config_text().replace("    # drift: {", "    drift: {")
+    assert "    drift: {" in text
+    drift = load_settings(_write(tmp_path, text)).datasets["fraud"].drift
+    assert drift.exact_cap is not None
+    assert drift.profile_settings() == ProfileSettings()
+
+
 def test_environment_overrides_file_including_nested_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,6 +127,18 @@ def test_an_explicit_url_is_not_redirected_by_the_environment(
             "datasets:\n  fraud: {production: {kind: kafka}}\n",
             "datasets.fraud.production.kind: got 'kafka'; expected one of 'sql', 'files', 'push'",
         ),
+        (
+            "datasets:\n  fraud: {drift: {exact_cap: 10}}\n",
+            "datasets.fraud.drift.exact_cap: got 10; expected an int >= 1000",
+        ),
+        (
+            "datasets:\n  fraud: {drift: {max_bins: 4}}\n",
+            "datasets.fraud.drift.max_bins: got 4; expected an int >= 16",
+        ),
+        (
+            "datasets:\n  fraud: {drift: {bins: 4}}\n",
+            "datasets.fraud.drift.bins: got 4; expected ",
+        ),
         ("- a list\n", "got a list at the top level; expected a mapping"),
         ("a: [unclosed\n", "is not valid YAML"),
     ],
@@ -147,6 +171,20 @@ def test_an_unknown_key_is_named_with_the_keys_known_there(
         load_settings(_write(tmp_path, text))
     known = ", ".join(model.model_fields)
     assert f"{path}: got 'red'; expected a known key ({known})" in str(info.value)
+
+
+def test_drift_profile_settings_come_from_the_config_or_the_engine_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smote_monitor.drift import ProfileSettings
+
+    path = _write(tmp_path, "datasets:\n  fraud: {drift: {exact_cap: 5000}}\n  churn: {}\n")
+    monkeypatch.setenv("SMOTE_MONITOR_DATASETS__FRAUD__DRIFT__RESOLUTION", "200")
+    settings = load_settings(path)
+    assert settings.dataset("fraud").drift.profile_settings() == ProfileSettings(
+        exact_cap=5000, resolution=200
+    )
+    assert settings.dataset("churn").drift.profile_settings() == ProfileSettings()
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from smote_core import SMOTE
 from smote_monitor import InvalidInputError, Monitor
 from smote_monitor.config import load_settings
 from smote_monitor.drift import build_profiles, compute_drift
-from smote_monitor.evaluation import evaluate_frame, ingest
+from smote_monitor.evaluation import evaluate_batches, evaluate_frame, ingest
+from smote_monitor.sources import production_batches
 from smote_monitor.store.evaluations import (
     AUGMENTED,
     REAL,
@@ -131,12 +132,102 @@ def test_a_shifted_window_drifts_and_slices_are_scored(monitor: Monitor) -> None
     assert len(stored.drift) == 2 and len(stored.slices) == 4
 
 
+def _comparable(view: object) -> dict[str, object]:
+    data = dict(view.to_dict())  # type: ignore[attr-defined]
+    return {k: v for k, v in data.items() if k not in ("id", "window", "evaluated_at")}
+
+
+def test_labels_join_by_id_whatever_the_id_dtype_of_either_file(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    window = _production(400, shift=0.0, seed=13)
+    # Integer ids in the production CSV; text ids ("5") in the labels, and float ids (5.0, as
+    # pandas reads an int column with a gap) in a second labels file.
+    window.drop(columns=["is_fraud"]).to_csv(tmp_path / "predictions.csv", index=False)
+    labels = window[["event_id", "is_fraud"]]
+    labels.astype({"event_id": str}).iloc[:200].to_parquet(tmp_path / "labels-1.parquet")
+    labels.astype({"event_id": float}).iloc[200:].to_parquet(tmp_path / "labels-2.parquet")
+    done = run_cli(
+        "--config",
+        str(tmp_path / "smote-monitor.yaml"),
+        "evaluate",
+        "-d",
+        "fraud",
+        "-p",
+        str(tmp_path / "predictions.csv"),
+        "--labels",
+        str(tmp_path / "labels-*.parquet"),
+        "--json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["n_labeled"] == 400
+    assert out["slices"][0]["tp"] + out["slices"][0]["fn"] == int(window["is_fraud"].sum())
+
+
+def test_a_multi_file_window_fed_in_small_batches_stores_what_one_frame_does(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    window = _production(3000, shift=5.0, seed=11)
+    folder = tmp_path / "window"
+    folder.mkdir()
+    window.iloc[:1100].to_csv(folder / "part-1.csv", index=False)
+    window.iloc[1100:2000].to_parquet(folder / "part-2.parquet", row_group_size=300)
+    window.iloc[2000:].to_csv(folder / "part-3.csv", index=False)
+
+    sizes = [len(batch) for batch in production_batches(folder, batch_rows=257)]
+    assert sum(sizes) == 3000 and max(sizes) <= 257 and len(sizes) >= 3000 // 257
+
+    evaluate_frame(monitor.store, monitor.settings, "fraud", window, window="one")
+    one = latest_evaluations(monitor.store, "fraud")[0]
+    result = evaluate_batches(
+        monitor.store,
+        monitor.settings,
+        "fraud",
+        production_batches(folder, batch_rows=257),
+        window="batched",
+    )
+    batched = latest_evaluations(monitor.store, "fraud")[0]
+    assert batched.id == result.evaluation_id != one.id
+    assert _comparable(batched) == _comparable(one)
+    assert batched.n_rows == 3000 and batched.n_labeled == 3000
+
+
+def test_a_later_file_missing_a_feature_names_file_and_column_and_stores_nothing(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    window = _production(600, shift=0.0, seed=12)
+    window.iloc[:300].to_csv(tmp_path / "a.csv", index=False)
+    window.iloc[300:].drop(columns=["hour"]).to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(
+        InvalidInputError,
+        match=r"^production\.hour: got '.*b\.csv'; expected a column of every production file",
+    ):
+        evaluate_batches(
+            monitor.store,
+            monitor.settings,
+            "fraud",
+            production_batches(tmp_path / "*.csv", batch_rows=100),
+        )
+    with monitor.store.read() as session:
+        assert session.scalars(select(Evaluation.kind)).all() == ["synthetic_shift"]
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
         (lambda f: f.drop(columns=["hour"]), r"^production\.hour: got None; expected a column"),
-        (lambda f: f.drop(columns=["region"]), r"^slices\.region: got 'region'"),
-        (lambda f: f.assign(is_fraud=f["is_fraud"].replace(1, 7)), r"^label: got \[7"),
+        (
+            lambda f: f.drop(columns=["region"]),
+            r"^production\.region: got None; expected a column of every production file "
+            r"\(a slice column of dataset fraud\)",
+        ),
+        (
+            lambda f: f.drop(columns=["region", "is_fraud"]),
+            r"^production\.region: got None; expected a column of every production file",
+        ),
+        (lambda f: f.assign(is_fraud=f["is_fraud"].replace(1, 7)), r"^is_fraud: got \[7"),
         (lambda f: f.assign(hour=np.nan), r"hour: got '3000 rows, all NaN/inf/missing'"),
         (lambda f: f.iloc[:0], r"^production: got '0 rows'"),
     ],
@@ -152,13 +243,111 @@ def test_bad_production_data_is_named_and_nothing_is_stored(
     assert kinds == ["synthetic_shift"]
 
 
-def test_a_dataset_without_a_reference_run_is_a_clear_error(monitor: Monitor) -> None:
+def test_a_small_configured_exact_cap_makes_drift_come_from_the_sketch(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(
+        CONFIG.format(url=store_url, spool=tmp_path / "spool")
+        + "    drift: {exact_cap: 1000, resolution: 500}\n"
+    )
+    mon = Monitor.from_config(path)
+    X, y = _training()
+    with mon.track_run(dataset="fraud", run_key="train-capped") as run:
+        run.resample(SMOTE(random_state=0), X[["amount", "hour"]], y)
+    reference = load_profiles(mon.store, find_run(mon.store, "fraud", "train-capped").id, REAL)
+    assert reference["amount"].mode == "sketch"  # 2,000 distinct amounts > exact_cap 1,000
+    assert reference["amount"].settings.resolution == 500
+    assert reference["hour"].mode == "exact"  # 24 distinct hours
+
+    result = evaluate_frame(mon.store, mon.settings, "fraud", _production(3000, 0.0, seed=4))
+    modes = {r.feature: r.mode for r in result.drift.features}
+    assert modes == {"amount": "sketch", "hour": "exact"}
+
+
+def test_slices_kept_are_the_most_common_reference_values_not_the_first_to_arrive(
+    store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(
+        CONFIG.format(url=store_url, spool=tmp_path / "spool") + "    max_slice_values: 2\n"
+    )
+    mon = Monitor.from_config(path)
+    X, y = _training()
+    rng = np.random.default_rng(21)
+    X = X.assign(region=rng.choice(["eu", "us", "apac"], len(X), p=[0.6, 0.3, 0.1]))
+    mon.observe_run(dataset="fraud", run_key="sliced", X_before=X, y_before=y, X_after=X, y_after=y)
+
+    window = _production(900, 0.0, seed=22)
+    # The rarest training value arrives first: first-come admission would keep apac and us.
+    window = window.sort_values("region", key=lambda r: r.map({"apac": 0, "us": 1, "eu": 2}))
+    result = evaluate_frame(mon.store, mon.settings, "fraud", window)
+    labels = {m.slice for m in result.slices}
+    assert labels == {"all", "region=eu", "region=us", "region=other"}
+    apac = int((window["region"] == "apac").sum())
+    assert result.folded_rows == {"region": apac}
+    by_slice = {m.slice: m for m in result.slices}
+    assert by_slice["region=other"].tp + by_slice["region=other"].fn == int(
+        window.loc[window["region"] == "apac", "is_fraud"].sum()
+    )
+
+    # The slice set is the reference's, so a window without eu still reports it (support 0).
+    no_eu = evaluate_frame(mon.store, mon.settings, "fraud", window[window["region"] != "eu"])
+    assert {m.slice for m in no_eu.slices} == labels
+
+
+def test_a_dataset_without_any_run_is_a_clear_error(monitor: Monitor) -> None:
     with pytest.raises(
         InvalidInputError,
-        match=r"^dataset: got 'churn'; expected a dataset with "
-        r"a succeeded run that recorded training",
+        match=r"^dataset: got 'churn'; expected a dataset with a succeeded run to compare "
+        r"with \(it has no runs yet: record one with Monitor\.track_run",
     ):
         evaluate_frame(monitor.store, monitor.settings, "churn", _production(10, 0, 1))
+
+
+def _observe_unprofilable_run(mon: Monitor, run_key: str) -> None:
+    X, y = _training()
+    # An hour column lost upstream: the run is recorded, but that feature cannot be profiled.
+    X = X[["amount", "hour"]].assign(hour=np.nan)
+    mon.observe_run(dataset="fraud", run_key=run_key, X_before=X, y_before=y, X_after=X, y_after=y)
+
+
+def test_a_newest_run_whose_profiling_failed_is_refused_not_replaced_by_an_older_one(
+    monitor: Monitor,
+) -> None:
+    _observe_unprofilable_run(monitor, "train-2")
+    newest = find_run(monitor.store, "fraud", "train-2")
+    assert newest is not None and newest.status == "succeeded"
+    assert newest.profile_error is not None and "features.hour" in newest.profile_error
+    with pytest.raises(
+        InvalidInputError,
+        match=rf"^reference_run: got {newest.id}; expected the newest succeeded run of fraud "
+        r"\('train-2'\) with training profiles; it has none: profiling failed: features\.hour",
+    ):
+        evaluate_frame(monitor.store, monitor.settings, "fraud", _production(100, 0, 1))
+    with monitor.store.read() as session:
+        assert session.scalars(select(Evaluation.kind)).all() == ["synthetic_shift"]
+
+
+def test_a_newest_run_recorded_without_training_data_is_refused(monitor: Monitor) -> None:
+    stored = monitor.record(
+        {
+            "dataset": "fraud",
+            "run_key": "from-json",
+            "variant": "SMOTE",
+            "class_counts_before": {"0": 1840, "1": 160},
+            "class_counts_after": {"0": 1840, "1": 1840},
+            "finished_at": "2099-01-01T00:00:00Z",
+            "started_at": "2099-01-01T00:00:00Z",
+        }
+    )
+    assert stored is not None
+    with pytest.raises(
+        InvalidInputError,
+        match=rf"^reference_run: got {stored.run_id}; .* it has none: it was recorded without "
+        r"training data",
+    ):
+        evaluate_frame(monitor.store, monitor.settings, "fraud", _production(100, 0, 1))
 
 
 def test_late_duplicate_and_corrected_labels_keep_stored_counts_right(monitor: Monitor) -> None:
@@ -204,7 +393,7 @@ def test_ingest_rejects_a_batch_without_changing_the_state(monitor: Monitor) -> 
     )
     ingest(monitor.store, monitor.settings, "fraud", predictions=preds)
     bad = pd.DataFrame({"event_id": [1], "is_fraud": [5], "ts": ["2026-11-28T01:00:00Z"]})
-    with pytest.raises(InvalidInputError, match=r"^label: got 5"):
+    with pytest.raises(InvalidInputError, match=r"^is_fraud: got 5"):
         ingest(monitor.store, monitor.settings, "fraud", labels=bad)
     with monitor.store.read() as session:
         assert session.scalars(select(SliceState)).one().n_labeled == 0

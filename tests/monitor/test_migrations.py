@@ -12,8 +12,8 @@ from sqlalchemy import text
 
 from smote_monitor.store import Store, migrate
 from smote_monitor.store.database import SchemaOutdatedError
-from smote_monitor.store.models import Base
-from smote_monitor.store.runs import list_runs, run_to_record
+from smote_monitor.store.models import Base, Run
+from smote_monitor.store.runs import get_run, list_runs, run_to_record
 
 N_RUNS = 25
 
@@ -75,6 +75,7 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
         assert record.metrics == {"validation": {"recall": pytest.approx(i / 100)}}
         assert run.gate_passed is (i % 2 == 0)
         assert run.leakage_suspected is None and run.audit_rows == []
+        assert run.profile_error is None and record.profile_error is None
 
 
 def test_an_outdated_postgres_store_asks_for_db_upgrade(postgres_url: str) -> None:
@@ -82,10 +83,32 @@ def test_an_outdated_postgres_store_asks_for_db_upgrade(postgres_url: str) -> No
     migrate.upgrade(store.engine, "0001")
     with pytest.raises(
         SchemaOutdatedError,
-        match=r"revision 0001, .* needs 0003: run "
+        match=r"revision 0001, .* needs 0004: run "
         r"`smote-monitor db upgrade`",
     ):
         Store(postgres_url).ensure_schema()
+
+
+def test_upgrade_from_0003_keeps_runs_and_stores_profile_errors_after(store_url: str) -> None:
+    store = Store(store_url, auto_upgrade=False)
+    migrate.upgrade(store.engine, "0001")
+    _populate_revision_0001(store)
+    migrate.upgrade(store.engine, "0003")
+
+    store.upgrade()
+
+    assert migrate.current_revision(store.engine) == "0004"
+    assert len(list_runs(store, limit=1000)) == N_RUNS
+    # The populated rows carry explicit ids (PostgreSQL's sequence did not move): update one.
+    with store.write() as session:
+        run = session.get(Run, 1)
+        assert run is not None and run.profile_error is None
+        run.profile_error = "features.hour: all NaN"
+    stored = get_run(store, 1)
+    assert stored is not None and run_to_record(stored).profile_error == "features.hour: all NaN"
+    migrate.downgrade(store.engine, "0003")
+    with store.engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM runs")) == N_RUNS
 
 
 def test_models_match_the_migrations(store_url: str) -> None:

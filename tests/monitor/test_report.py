@@ -163,7 +163,11 @@ def test_report_of_a_run_and_of_a_production_file(sqlite_url: str, tmp_path: Pat
             r"--run: got \d+; it has no real profiles.*recorded before profiles existed, or "
             r"by observe_run without data",
         ),
-        (["--dataset", "churn", "--production", "{csv}"], r"--dataset: got 'churn'; expected"),
+        (
+            ["--dataset", "churn", "--production", "{csv}"],
+            r"dataset: got 'churn'; expected a dataset with a succeeded run to compare with "
+            r"\(it has no runs yet",
+        ),
         (
             ["--dataset", "fraud", "--production", "{short}"],
             r"production.merchant_category: got \"columns \['amount', 'hour'\]\"; expected a "
@@ -177,8 +181,9 @@ def test_report_of_a_run_and_of_a_production_file(sqlite_url: str, tmp_path: Pat
 def test_bad_requests_name_the_field_and_exit_2(
     sqlite_url: str, tmp_path: Path, args: list[str], message: str
 ) -> None:
-    full = _store_run(sqlite_url, "full", {REAL: _training(0), AUGMENTED: _training(1)})
+    # The run without profiles first: the newest succeeded run is the reference.
     bare = save_run(Store(sqlite_url), parse_run_record({**VALID, "run_key": "bare"})).run_id
+    full = _store_run(sqlite_url, "full", {REAL: _training(0), AUGMENTED: _training(1)})
     csv = tmp_path / "window.csv"
     _training(3, 50).to_csv(csv, index=False)
     short = tmp_path / "short.csv"

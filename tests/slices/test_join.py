@@ -23,6 +23,8 @@ def step(state, preds=(), labels=(), now=100.0, lookback=50.0):
         slice_columns=COLS,
         positive_class=1,
         negative_class=0,
+        label_column="is_fraud",
+        prediction_column="predicted",
         now=now,
         lookback=lookback,
     )
@@ -70,11 +72,50 @@ def test_state_outside_the_lookback_expires() -> None:
     assert deltas == [] and "old" in state.early_labels  # the prediction expired; the label waits
 
 
-def test_bad_label_raises_and_leaves_state_untouched() -> None:
+@pytest.mark.parametrize("cadence", [[], [60.0], [60.0, 80.0, 140.0]])
+def test_a_label_later_than_the_lookback_after_its_prediction_never_counts(
+    cadence: list[float],
+) -> None:
+    # Prediction at 0, lookback 50: a label at 120 is too late however often the join runs in
+    # between (it used to count when no join ran between them: expiry came after the join).
+    state, _, _ = step(JoinState(), preds=[pred("a", ts=0.0)], now=0.0)
+    for now in cadence:
+        state, _, _ = step(state, now=now)
+    state, deltas, stats = step(state, labels=[Label("a", 1, 120.0)], now=120.0)
+    assert deltas == [] and stats.newly_counted == 0
+    assert "a" not in state.pending and "a" not in state.counted
+
+
+def test_a_label_timestamped_past_the_lookback_of_a_pending_prediction_is_ignored() -> None:
+    # The prediction is still pending at the join's clock, but the label's own timestamp is
+    # 60 after it (lookback 50): it does not count, and its prediction keeps waiting.
+    state, _, _ = step(JoinState(), preds=[pred("a", ts=90.0)])
+    state, deltas, stats = step(state, labels=[Label("a", 1, 150.0)], now=100.0)
+    assert deltas == [] and stats.ignored_late_labels == 1
+    assert "a" in state.pending and not state.early_labels
+
+
+def test_a_label_within_the_lookback_after_its_prediction_counts() -> None:
+    state, _, _ = step(JoinState(), preds=[pred("a", ts=60.0)], now=60.0)
+    state, deltas, _ = step(state, labels=[Label("a", 1, 110.0)], now=110.0)
+    assert [(d.outcome, d.change) for d in deltas] == [("tp", 1)]
+
+
+def test_a_correction_later_than_the_lookback_after_its_prediction_is_ignored() -> None:
+    state, _, _ = step(JoinState(), preds=[pred("a", ts=90.0)], labels=[Label("a", 1, 91.0)])
+    state, deltas, stats = step(state, labels=[Label("a", 0, 141.0)], now=100.0)
+    assert deltas == [] and stats.ignored_late_labels == 1 and stats.corrected == 0
+
+
+def test_bad_label_raises_naming_its_column_and_leaves_state_untouched() -> None:
     state, _, _ = step(JoinState(), preds=[pred("a")])
     before = json.dumps(state.to_dict())
-    with pytest.raises(InvalidInputError, match=r"label: got 7; expected only the classes 1 and 0"):
+    with pytest.raises(
+        InvalidInputError, match=r"^is_fraud: got 7; expected only the classes 1 and 0$"
+    ):
         step(state, labels=[Label("a", 7, 95.0)])
+    with pytest.raises(InvalidInputError, match=r"^predicted: got 3; expected only the classes"):
+        step(state, preds=[pred("z", p=3)])
     with pytest.raises(InvalidInputError, match=r"slices\.region"):
         step(state, preds=[Prediction("z", 1, (), 95.0)])
     assert json.dumps(state.to_dict()) == before

@@ -1,4 +1,5 @@
-"""Slice SLIs and Wilson intervals against hand-computed cases and a brute-force recount."""
+"""Slice SLIs and Wilson intervals against hand-computed cases, statsmodels and a brute-force
+recount."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from smote_monitor.errors import InvalidInputError
 from smote_monitor.slices import (
     Confusion,
     OutcomeDelta,
+    Rate,
     SliceCounts,
     count_batch,
     metrics_of,
@@ -86,12 +88,20 @@ def test_count_batch_hand_computed() -> None:
     assert labels == ["all", "region=eu", "region=us"]
 
 
-def test_label_outside_the_two_classes_is_named() -> None:
-    frame = {"y": [1, 2, 0], "p": [1, 0, 0], "region": ["a", "b", "c"]}
+def test_a_label_outside_the_two_classes_names_the_label_column() -> None:
+    frame = {"bad_loan": [1, 2, 0], "p": [1, 0, 0], "region": ["a", "b", "c"]}
     with pytest.raises(
-        InvalidInputError, match=r"label: got \[2\]; expected only the classes 1 and 0"
+        InvalidInputError, match=r"^bad_loan: got \[2\]; expected only the classes 1 and 0$"
     ):
-        count_batch(frame, ["region"], "y", "p", positive_class=1, negative_class=0)
+        count_batch(frame, ["region"], "bad_loan", "p", positive_class=1, negative_class=0)
+
+
+def test_a_prediction_outside_the_two_classes_names_the_prediction_column() -> None:
+    frame = {"y": [1, 1, 0], "predicted_bad": [1, 3, 0], "region": ["a", "b", "c"]}
+    with pytest.raises(
+        InvalidInputError, match=r"^predicted_bad: got \[3\]; expected only the classes 1 and 0$"
+    ):
+        count_batch(frame, ["region"], "y", "predicted_bad", positive_class=1, negative_class=0)
 
 
 def test_missing_slice_column_is_named() -> None:
@@ -182,15 +192,40 @@ def test_counts_and_metrics_equal_brute_force(
         if folded:
             other = merged.counts[f"{column}=other"].to_dict()
             assert other == {k: sum(per_value[v][k] for v in folded) for k in other}
+    # Every reported slice's counts recounted from the rows: `all`, own values, `other`.
+    recount: dict[str, dict[str, int]] = {"all": expected_all}
+    for column, position in (("shop", 2), ("device", 3)):
+        own = merged.values[column]
+        for row in data:
+            value = row[position] if row[position] in own else "other"
+            label = f"{column}={value}"
+            recount.setdefault(label, {"tp": 0, "fp": 0, "tn": 0, "fn": 0})
+            recount[label][outcome(row[0], row[1])] += 1
     for m in slice_metrics(merged, min_slice_support=3):
-        support = m.tp + m.fn
-        assert m.support == support
-        assert m.sufficient == (support >= 3)
-        if support:
-            assert m.recall.value == m.tp / support
-            assert m.recall.lower <= m.recall.value <= m.recall.upper
-        else:
-            assert math.isnan(m.recall.value)
+        c = recount.get(m.slice, {"tp": 0, "fp": 0, "tn": 0, "fn": 0})
+        assert (m.tp, m.fp, m.tn, m.fn) == (c["tp"], c["fp"], c["tn"], c["fn"])
+        assert m.support == c["tp"] + c["fn"]
+        assert m.sufficient == (m.support >= 3)
+        for rate, successes, trials in (
+            (m.recall, c["tp"], c["tp"] + c["fn"]),
+            (m.precision, c["tp"], c["tp"] + c["fp"]),
+            (m.f1, 2 * c["tp"], 2 * c["tp"] + c["fp"] + c["fn"]),
+            (m.false_positive_rate, c["fp"], c["fp"] + c["tn"]),
+        ):
+            _assert_rate_is_wilson(rate, successes, trials)
+
+
+def _assert_rate_is_wilson(rate: Rate, successes: int, trials: int) -> None:
+    """The rate is successes / trials with statsmodels' Wilson interval (all NaN when empty)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if trials == 0:
+        assert all(math.isnan(x) for x in (rate.value, rate.lower, rate.upper))
+        return
+    assert rate.value == pytest.approx(successes / trials, rel=1e-12)
+    expected = proportion_confint(successes, trials, alpha=0.05, method="wilson")
+    assert (rate.lower, rate.upper) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert rate.lower <= rate.value <= rate.upper
 
 
 @settings(max_examples=40, deadline=None)
