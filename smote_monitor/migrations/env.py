@@ -17,6 +17,11 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    # SQLite's DDL is transactional, though Alembic assumes not and commits after each
+    # migration: a second process then ran a migration the first had applied since it read the
+    # revision ("duplicate column name"). One transaction (BEGIN IMMEDIATE) holds the write lock
+    # from reading the revision to the last migration.
+    transactional_ddl=True,
 )
 with context.begin_transaction():
     if connection.dialect.name == "postgresql":

@@ -127,3 +127,25 @@ def test_downgrade_and_upgrade_again(sqlite_url: str) -> None:
     assert migrate.current_revision(store.engine) == "0001"
     store.upgrade()
     assert store.status().up_to_date
+
+
+def test_an_upgrade_that_fails_midway_leaves_the_store_as_it_was(store_url: str) -> None:
+    # One transaction from reading the revision to the last migration: that is what lets two
+    # processes upgrade one fresh SQLite file at once (Alembic commits after each migration
+    # unless told the DDL is transactional, and a racer then re-ran an applied migration).
+    from sqlalchemy import event, inspect
+
+    store = Store(store_url, auto_upgrade=False)
+
+    def fail_in_the_last_migration(
+        _conn: object, _cursor: object, statement: str, *_: object
+    ) -> None:
+        if "profile_error" in statement:
+            raise RuntimeError("power cut during migration 0004")
+
+    event.listen(store.engine, "before_cursor_execute", fail_in_the_last_migration)
+    with pytest.raises(RuntimeError, match="power cut"):
+        migrate.upgrade(store.engine)
+    event.remove(store.engine, "before_cursor_execute", fail_in_the_last_migration)
+    assert migrate.current_revision(store.engine) is None
+    assert "runs" not in inspect(store.engine).get_table_names()
