@@ -168,28 +168,33 @@ def _brute(
     from threadpoolctl import threadpool_limits
 
     n_fit, n_query = X_fit.shape[0], X_query.shape[0]
-    # Many queries: screening runs in float32 (twice the GEMM throughput) on centred data,
-    # built once. A few queries against many fit rows (the near-duplicate check): float64
-    # straight from X_fit, as converting it would cost more passes over memory than the GEMM.
-    # Either way every surviving candidate is then measured exactly in float64, and the slack
-    # is far above the screening's rounding, so the result is the exact float64 k-NN.
+    # Screening runs in float32 (twice the GEMM throughput of float64) on centred data. Many
+    # queries: the fit rows are converted once. A few queries against many fit rows (the
+    # near-duplicate check): each block is converted as it is screened, since converting all of
+    # X_fit would cost more passes over memory than the GEMM, and the queries' mean is the
+    # centre (fit rows near the queries, the only ones that matter, are centred well by it).
+    # Every surviving candidate is then measured exactly in float64, and the slack is far
+    # above the screening's rounding, so the result is the exact float64 k-NN.
     direct = n_query < 2 * QUERY_BLOCK
-    centre = np.zeros(X_fit.shape[1]) if direct else X_fit.mean(axis=0, dtype=np.float64)
+    centre = (X_query if direct else X_fit).mean(axis=0, dtype=np.float64)
     fit_sq = np.zeros(n_fit, dtype=np.float64)
     for rows in blocks(n_fit, 65536):
-        c = X_fit[rows] - centre if not direct else X_fit[rows]
+        c = X_fit[rows] - centre
         fit_sq[rows] = np.einsum("ij,ij->i", c, c, dtype=np.float64)
     q_c = X_query - centre
     query_sq = np.einsum("ij,ij->i", q_c, q_c, dtype=np.float64)
-    screen = np.float64 if direct else np.float32
+    screen = np.float32
     # [-2a, 1] · [b, ||b||²] = ||b||² − 2 a·b: one GEMM gives a row-shifted squared distance.
     query_aug = np.empty((n_query, X_query.shape[1] + 1), dtype=screen)
     query_aug[:, :-1] = -2.0 * q_c
     query_aug[:, -1] = 1.0
-    query_m2 = np.ascontiguousarray(query_aug[:, :-1])
     del q_c
     fit_aug = None if direct else _augment(X_fit, centre, fit_sq)
-    slack = 1e-5 * (query_sq + float(fit_sq.max(initial=0.0))) + 1e-12
+    largest = float(fit_sq.max(initial=0.0))
+    if categorical is not None:
+        # The category term joins the screened sum (and its rounding) once added.
+        largest += categorical.weight * categorical.fit_codes.shape[1] + float(query_sq.max())
+    slack = 1e-5 * (query_sq + largest) + 1e-12
     # With self excluded, the bound must leave one more candidate: the row itself.
     want = k + (0 if own is None else 1)
     ind = np.empty((n_query, k), dtype=np.intp)
@@ -200,11 +205,10 @@ def _brute(
     def distances(
         rows: slice, cols: slice | NDArray[np.intp], out: NDArray[np.floating] | None = None
     ) -> NDArray[np.floating]:
-        if fit_aug is not None:
-            d = np.matmul(query_aug[rows], fit_aug[cols].T, out=out)
-        else:
-            d = np.matmul(query_m2[rows], X_fit[cols].T.astype(np.float64, copy=False), out=out)
-            d += fit_sq[cols]
+        block = (
+            fit_aug[cols] if fit_aug is not None else _augment(X_fit[cols], centre, fit_sq[cols])
+        )
+        d = np.matmul(query_aug[rows], block.T, out=out)
         if categorical is not None:
             # Row constants matter once another term is added.
             d += query_sq[rows, None].astype(d.dtype)
