@@ -163,7 +163,8 @@ class BaseSampler(ABC):
                 threshold = NEAR_DUPLICATE_SHARE * quantiles["0.5"]
             real = self._real_features(X)
             synthetic = self._real_features(result.X[-n_syn:])
-            ratio, sample_size = near_duplicates(real, synthetic, float(threshold))
+            sources = (prov.parent, prov.neighbor)
+            ratio, sample_size = near_duplicates(real, synthetic, float(threshold), sources)
         schema = [
             {"name": n, "dtype": d}
             for n, d in zip(info.feature_names, info.feature_dtypes, strict=True)

@@ -109,9 +109,29 @@ def test_near_duplicate_ratio_matches_brute_force():
     syn = X_res[len(X) :]
     d = np.sqrt(((syn[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
     r = sampler.report_
-    assert r.near_duplicate_sample_size == len(syn)
+    prov = sampler.provenance_
+    own = np.minimum(
+        np.linalg.norm(syn - X[prov.parent], axis=1), np.linalg.norm(syn - X[prov.neighbor], axis=1)
+    )
+    # Rows near their own parent or neighbour are counted without a search; all others searched.
+    assert r.near_duplicate_sample_size == int(np.sum(own > 0.05)) < len(syn)
     assert r.near_duplicate_ratio == pytest.approx(np.mean(d <= 0.05))
     assert r.near_duplicate_ratio > 0
+
+
+def test_near_duplicate_ratio_from_a_sample_stays_close_to_brute_force(monkeypatch):
+    from smote_core import _report
+
+    monkeypatch.setattr(_report, "NEAR_DUPLICATE_PAIRS", 1)  # search only the minimum sample
+    X, y = blobs((3000, 1500), n_features=3, seed=2)
+    X[3000:3400] = np.round(X[3000:3400], 1)  # near-coincident real rows: off-segment hits
+    sampler = sc.SMOTE(random_state=0, near_duplicate_threshold=0.03)
+    X_res, _ = sampler.fit_resample(X, y)
+    syn = X_res[len(X) :]
+    d = np.sqrt(((syn[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    r = sampler.report_
+    assert r.near_duplicate_sample_size == _report.NEAR_DUPLICATE_MIN_SAMPLE
+    assert r.near_duplicate_ratio == pytest.approx(np.mean(d <= 0.03), abs=0.03)
 
 
 @pytest.mark.parametrize(("threshold", "ratio"), [(1e9, 1.0), (0.0, 0.0)])
