@@ -26,7 +26,7 @@ PROVENANCE_SAMPLE = 100
 #: evenly. Those rows are rarely near a real row (the share found is a small correction to the
 #: exact parent/neighbour count), so a small sample keeps the estimate tight; at 20M pairs the
 #: search cost as much as imbalanced-learn's whole SMOTE fit on 100k rows.
-NEAR_DUPLICATE_PAIRS = 5_000_000
+NEAR_DUPLICATE_PAIRS = 2_000_000
 NEAR_DUPLICATE_MIN_SAMPLE = 64
 #: Default near-duplicate threshold, as a share of the median interpolation-pair distance.
 NEAR_DUPLICATE_SHARE = 0.01
