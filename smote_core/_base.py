@@ -163,8 +163,9 @@ class BaseSampler(ABC):
                 threshold = NEAR_DUPLICATE_SHARE * quantiles["0.5"]
             real = self._real_features(X)
             synthetic = self._real_features(result.X[-n_syn:])
-            sources = (prov.parent, prov.neighbor)
-            ratio, sample_size = near_duplicates(real, synthetic, float(threshold), sources)
+            ratio, sample_size = near_duplicates(
+                real, synthetic, float(threshold), self._own_distance(prov)
+            )
         schema = [
             {"name": n, "dtype": d}
             for n, d in zip(info.feature_names, info.feature_dtypes, strict=True)
@@ -195,6 +196,15 @@ class BaseSampler(ABC):
     def _real_features(self, X: NDArray[Any]) -> NDArray[np.floating]:
         """Return the features the near-duplicate distance is measured on."""
         return X
+
+    def _own_distance(self, prov: Provenance) -> NDArray[np.float64] | None:
+        """Each synthetic row's distance to the nearer of its parent and neighbour.
+
+        A row on the segment is ``gap·d`` from its parent and ``(1 − gap)·d`` from its
+        neighbour (d the pair distance): no pass over the data. None where the pair distance is
+        not measured in the near-duplicate check's feature space (SMOTENC).
+        """
+        return np.minimum(prov.gap, 1.0 - prov.gap) * prov.distance
 
     @abstractmethod
     def _resample(

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from ._base import BaseSampler, Result
 from ._cleaning import BaseCleaner, EditedNearestNeighbours, TomekLinks
 from ._input import InputInfo
+from ._report import Provenance
 from ._smote import NEAR_DUPLICATE_THRESHOLD, OVER_SAMPLING_STRATEGY, SMOTE, BaseOverSampler
 from ._validation import NONE, RANDOM_STATE, Constraint, TypeConstraint, validate_params
 
@@ -35,6 +36,9 @@ class _Combined(BaseSampler):
 
     def _default_cleaner(self) -> BaseCleaner:
         return self._cleaner_type(sampling_strategy="all")
+
+    def _own_distance(self, prov: Provenance) -> NDArray[np.float64] | None:
+        return self.smote_._own_distance(prov)
 
     def _resample(
         self,

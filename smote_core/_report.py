@@ -302,22 +302,17 @@ def near_duplicates(
     X_real: NDArray[np.floating],
     X_synthetic: NDArray[np.floating],
     threshold: float,
-    sources: tuple[NDArray[np.intp], ...] = (),
+    own_distance: NDArray[np.float64] | None = None,
 ) -> tuple[float, int]:
     """Return (share of synthetic rows within ``threshold`` of a real row, rows searched).
 
-    ``sources`` are real rows each synthetic row is known to be built from (its parent and
-    neighbour): a row within the threshold of one of them is counted without a search.
+    ``own_distance`` is each synthetic row's distance to a real row it was built from (its
+    parent or neighbour): a row within the threshold of it is counted without a search.
     """
     from ._neighbors import kneighbors
 
     n_syn = X_synthetic.shape[0]
-    near = np.zeros(n_syn, dtype=bool)
-    for rows in range(0, n_syn, 65536):
-        part = slice(rows, min(rows + 65536, n_syn))
-        for source in sources:
-            diff = X_synthetic[part] - X_real[source[part]]
-            near[part] |= np.einsum("ij,ij->i", diff, diff, dtype=np.float64) <= threshold**2
+    near = np.zeros(n_syn, dtype=bool) if own_distance is None else own_distance <= threshold
     rest = np.flatnonzero(~near)
     size = max(NEAR_DUPLICATE_MIN_SAMPLE, NEAR_DUPLICATE_PAIRS // max(1, X_real.shape[0]))
     if rest.shape[0] > size:

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from ._input import InputInfo, is_pandas
 from ._neighbors import CategoricalTerm, kneighbors
+from ._report import Provenance
 from ._smote import (
     NEAR_DUPLICATE_THRESHOLD,
     OVER_SAMPLING_STRATEGY,
@@ -239,6 +240,11 @@ class SMOTENC(BaseOverSampler):
         return found
 
     # -- sampling ---------------------------------------------------------------------------
+    def _own_distance(self, prov: Provenance) -> None:
+        # Near duplicates are measured on the continuous features, while the pair distance
+        # includes the category term: it would overstate how far a row is from its parent.
+        return None
+
     def _plan(
         self,
         X: NDArray[Any],

@@ -197,3 +197,32 @@ def test_peak_memory_of_a_tiny_run_after_a_big_one_is_its_output():
     sampler = sc.SMOTE(k_neighbors=3, random_state=0)
     X_res, y_res = sampler.fit_resample(X, y)
     assert sampler.report_.peak_memory_bytes >= X_res.nbytes + y_res.nbytes
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t: sc.SMOTENC([0], random_state=0, near_duplicate_threshold=t),
+        lambda t: sc.SMOTETomek(random_state=0, near_duplicate_threshold=t),
+        lambda t: sc.BorderlineSMOTE(
+            kind="borderline-2", random_state=0, near_duplicate_threshold=t
+        ),
+    ],
+    ids=["SMOTENC", "SMOTETomek", "Borderline-2"],
+)
+def test_near_duplicate_ratio_matches_brute_force_for_every_kind_of_sampler(make):
+    # SMOTENC measures its continuous features only (every row is searched there); the
+    # combined sampler's surviving rows and Borderline-2's steps to other classes are counted
+    # from their parent or neighbour where close enough.
+    X, y = blobs((160, 60), n_features=3, seed=3)
+    X[:, 0] = np.round(X[:, 0])
+    X[160:163] = X[160]
+    sampler = make(0.05)
+    X_res, _ = sampler.fit_resample(X, y)
+    n_syn = sampler.report_.n_synthetic
+    cols = slice(1, None) if isinstance(sampler, sc.SMOTENC) else slice(None)
+    syn = X_res[len(X_res) - n_syn :, cols]
+    real = X[:, cols]
+    d = np.sqrt(((syn[:, None, :] - real[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    assert sampler.report_.near_duplicate_ratio == pytest.approx(np.mean(d <= 0.05))
+    assert sampler.report_.near_duplicate_ratio > 0
