@@ -48,6 +48,8 @@ class Method:
         ``(reference, current) -> (value, mode)``.
     kinds : frozenset of ColumnKind
         Column kinds the method accepts (``ks`` and ``wasserstein`` need an order).
+    needs_counts : bool
+        Whether it needs every value's exact count, which a sketched profile no longer has.
     """
 
     name: str
@@ -56,6 +58,7 @@ class Method:
     inclusive: bool
     compute: Callable[[FeatureProfile, FeatureProfile], tuple[float, Mode]]
     kinds: frozenset[ColumnKind] = frozenset(ColumnKind)
+    needs_counts: bool = False
 
     def accepts(self, kind: ColumnKind) -> bool:
         """Whether the method is defined on features of this kind."""
@@ -341,8 +344,9 @@ def _require_counts(method: str, ref: FeatureProfile, cur: FeatureProfile) -> No
         raise InvalidInputError(
             f"methods.{ref.name}",
             method,
-            "a method that works on summarised numeric data (ks, wasserstein, psi, jensenshannon, "
-            "kl_div, hellinger): this feature has more distinct values than the exact cap",
+            f"a method that works on summarised numeric data "
+            f"({', '.join(n for n, m in METHODS.items() if not m.needs_counts)}): this feature "
+            "has more distinct values than the exact cap",
         )
 
 
@@ -363,8 +367,15 @@ METHODS: dict[str, Method] = {
         ),
         Method("psi", 0.1, is_p_value=False, inclusive=True, compute=psi),
         Method("jensenshannon", 0.1, is_p_value=False, inclusive=True, compute=jensenshannon),
-        Method("chisquare", 0.05, is_p_value=True, inclusive=False, compute=chisquare),
-        Method("z", 0.05, is_p_value=True, inclusive=False, compute=z),
+        Method(
+            "chisquare",
+            0.05,
+            is_p_value=True,
+            inclusive=False,
+            compute=chisquare,
+            needs_counts=True,
+        ),
+        Method("z", 0.05, is_p_value=True, inclusive=False, compute=z, needs_counts=True),
         Method("kl_div", 0.1, is_p_value=False, inclusive=True, compute=kl_div),
         Method("hellinger", 0.1, is_p_value=False, inclusive=True, compute=hellinger),
     )

@@ -214,3 +214,17 @@ def test_sketch_memory_is_bounded_by_max_bins() -> None:
     assert sketch is not None
     assert sketch.index.size <= 256
     assert sketch.total == 100_000
+
+
+@pytest.mark.parametrize("method", ["chisquare", "z"])
+def test_a_count_method_on_a_sketched_feature_names_the_methods_that_work(method: str) -> None:
+    from smote_monitor.errors import InvalidInputError
+
+    ref, cur = DISTRIBUTIONS["normal_small_shift"]
+    sketch_ref = profile_values("x", ref, ColumnKind.NUMERIC, SKETCH)
+    sketch_cur = profile_values("x", cur, ColumnKind.NUMERIC, SKETCH)
+    with pytest.raises(InvalidInputError) as info:
+        feature_drift(sketch_ref, sketch_cur, method)
+    message = str(info.value)
+    assert message.startswith(f"methods.x: got '{method}'; expected a method that works on")
+    assert "(ks, wasserstein, psi, jensenshannon, kl_div, hellinger)" in message
