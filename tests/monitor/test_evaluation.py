@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +45,14 @@ datasets:
     label_lookback: 1d
     slo: {{min_slice_support: 5}}
 """
+
+
+def _evaluate_cli(tmp_path: Path, production: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``smote-monitor evaluate -d fraud -p PRODUCTION ARGS`` with the test's config."""
+    config = str(tmp_path / "smote-monitor.yaml")
+    return run_cli(
+        "--config", config, "evaluate", "-d", "fraud", "-p", production, *args, cwd=tmp_path
+    )
 
 
 def _training(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -147,18 +156,12 @@ def test_labels_join_by_id_whatever_the_id_dtype_of_either_file(
     labels = window[["event_id", "is_fraud"]]
     labels.astype({"event_id": str}).iloc[:200].to_parquet(tmp_path / "labels-1.parquet")
     labels.astype({"event_id": float}).iloc[200:].to_parquet(tmp_path / "labels-2.parquet")
-    done = run_cli(
-        "--config",
-        str(tmp_path / "smote-monitor.yaml"),
-        "evaluate",
-        "-d",
-        "fraud",
-        "-p",
+    done = _evaluate_cli(
+        tmp_path,
         str(tmp_path / "predictions.csv"),
         "--labels",
         str(tmp_path / "labels-*.parquet"),
         "--json",
-        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -406,18 +409,12 @@ def test_evaluate_cli_prints_json_and_joins_separate_labels(
     window.drop(columns=["is_fraud"]).to_csv(tmp_path / "predictions.csv", index=False)
     labels = window[["event_id", "is_fraud"]]
     pd.concat([labels, labels.iloc[:10]]).to_parquet(tmp_path / "labels.parquet")
-    done = run_cli(
-        "--config",
-        str(tmp_path / "smote-monitor.yaml"),
-        "evaluate",
-        "-d",
-        "fraud",
-        "-p",
+    done = _evaluate_cli(
+        tmp_path,
         str(tmp_path / "predictions.csv"),
         "--labels",
         str(tmp_path / "labels.parquet"),
         "--json",
-        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -425,26 +422,8 @@ def test_evaluate_cli_prints_json_and_joins_separate_labels(
     assert out["drift"]["drifted"] is False
     assert out["slices"][0]["slice"] == "all"
     assert out["slices"][0]["tp"] + out["slices"][0]["fn"] == int(window["is_fraud"].sum())
-    table = run_cli(
-        "--config",
-        str(tmp_path / "smote-monitor.yaml"),
-        "evaluate",
-        "-d",
-        "fraud",
-        "-p",
-        str(tmp_path / "predictions.csv"),
-        cwd=tmp_path,
-    )
+    table = _evaluate_cli(tmp_path, str(tmp_path / "predictions.csv"))
     assert table.returncode == 0 and "feature drift" in table.stdout
-    missing = run_cli(
-        "--config",
-        str(tmp_path / "smote-monitor.yaml"),
-        "evaluate",
-        "-d",
-        "fraud",
-        "-p",
-        str(tmp_path / "nope.csv"),
-        cwd=tmp_path,
-    )
+    missing = _evaluate_cli(tmp_path, str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "production: got" in missing.stderr
     assert load_settings(tmp_path / "smote-monitor.yaml").datasets["fraud"].label_lookback == "1d"
