@@ -179,19 +179,17 @@ def _brute(
     # above the screening's rounding, so the result is the exact float64 k-NN.
     direct = n_query < 2 * QUERY_BLOCK
     centre = (X_query if direct else X_fit).mean(axis=0, dtype=np.float64)
-    fit_sq = np.zeros(n_fit, dtype=np.float64)
-    for rows in blocks(n_fit, 65536):
-        c = X_fit[rows] - centre
-        fit_sq[rows] = np.einsum("ij,ij->i", c, c, dtype=np.float64)
+    if direct:
+        fit_aug, fit_sq = None, _squared_norms(X_fit, centre)
+    else:
+        fit_aug, fit_sq = _augment(X_fit, centre)
     q_c = X_query - centre
     query_sq = np.einsum("ij,ij->i", q_c, q_c, dtype=np.float64)
-    screen = np.float32
     # [-2a, 1] · [b, ||b||²] = ||b||² − 2 a·b: one GEMM gives a row-shifted squared distance.
-    query_aug = np.empty((n_query, X_query.shape[1] + 1), dtype=screen)
+    query_aug = np.empty((n_query, X_query.shape[1] + 1), dtype=np.float32)
     query_aug[:, :-1] = -2.0 * q_c
     query_aug[:, -1] = 1.0
     del q_c
-    fit_aug = None if direct else _augment(X_fit, centre, fit_sq)
     largest = float(fit_sq.max(initial=0.0))
     if categorical is not None:
         # The category term joins the screened sum (and its rounding) once added.
@@ -211,7 +209,7 @@ def _brute(
         rows: slice, cols: slice | NDArray[np.intp], out: NDArray[np.floating] | None = None
     ) -> NDArray[np.floating]:
         block = (
-            fit_aug[cols] if fit_aug is not None else _augment(X_fit[cols], centre, fit_sq[cols])
+            fit_aug[cols] if fit_aug is not None else _augment(X_fit[cols], centre, fit_sq[cols])[0]
         )
         d = np.matmul(query_aug[rows], block.T, out=out)
         if categorical is not None:
@@ -241,11 +239,11 @@ def _brute(
         col_block = col_block_for(n_rows)
         mask = np.empty((n_rows, col_block), dtype=bool)
         # Reused per block: a fresh 512 KiB result each time costs an mmap and page faults.
-        buf = np.empty((n_rows, col_block), dtype=screen)
-        # The bound as a full block in the screen dtype: comparing against a broadcast column
+        buf = np.empty((n_rows, col_block), dtype=np.float32)
+        # The bound as a full float32 block: comparing against a broadcast column
         # measured 2-3x slower, and a float64 bound against float32 values 5-6x slower. The
         # cast rounds up, so no entry under the float64 bound is lost.
-        limit = round_up(bound, screen)
+        limit = round_up(bound, np.float32)
         limits = np.empty_like(buf)
         limits[...] = limit[:, None]
         r_parts, c_parts, v_parts = [], [], []
@@ -311,11 +309,28 @@ def _brute(
     return dist, ind
 
 
-def _augment(
-    X: NDArray[np.floating], centre: NDArray[np.float64], sq: NDArray[np.float64]
-) -> NDArray[np.float32]:
-    out = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float32)
+def _squared_norms(X: NDArray[np.floating], centre: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``||x − centre||²`` of every row, in float64."""
+    sq = np.empty(X.shape[0], dtype=np.float64)
     for rows in blocks(X.shape[0], 65536):
-        out[rows, :-1] = X[rows] - centre
-    out[:, -1] = sq
-    return out
+        c = X[rows] - centre
+        sq[rows] = np.einsum("ij,ij->i", c, c, dtype=np.float64)
+    return sq
+
+
+def _augment(
+    X: NDArray[np.floating], centre: NDArray[np.float64], sq: NDArray[np.float64] | None = None
+) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
+    """Rows ``[x − centre, ||x − centre||²]`` in float32, and the float64 norms.
+
+    Norms not given are computed in the same pass over X as the centred rows.
+    """
+    out = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float32)
+    norms = np.empty(X.shape[0], dtype=np.float64) if sq is None else sq
+    for rows in blocks(X.shape[0], 65536):
+        c = X[rows] - centre
+        out[rows, :-1] = c
+        if sq is None:
+            norms[rows] = np.einsum("ij,ij->i", c, c, dtype=np.float64)
+    out[:, -1] = norms
+    return out, norms

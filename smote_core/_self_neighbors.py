@@ -93,8 +93,8 @@ def self_kneighbors(
     limit = round_up(bound[order], np.float32)
     slack_sorted = slack[order]
     X_sorted = X[order]
-    n_blocks = -(-n // BLOCK)
     spans = list(blocks(n, BLOCK))
+    n_blocks = len(spans)
     scalar = [_scalar_limit(limit[s]) for s in spans]
     pending: list[list[Candidates]] = [[] for _ in range(n_blocks)]
     screened_pairs = [0] * n_blocks
