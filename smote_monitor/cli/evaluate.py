@@ -40,8 +40,9 @@ def evaluate(
     Drift uses Evidently's methods, thresholds and automatic choice per column, computed on
     stored training profiles; results are stored (history for the daemon and `status`).
     """
-    from smote_monitor.evaluation import evaluate_batches
-    from smote_monitor.sources import production_batches, read_labels, with_labels
+    from smote_monitor.evaluation.window import evaluate_batches
+    from smote_monitor.sources.files import production_batches
+    from smote_monitor.sources.labels import read_labels, with_labels
     from smote_monitor.store import Store
 
     settings = state(ctx).settings
@@ -83,7 +84,7 @@ def evaluate(
     verdict = "[red]drifted[/]" if drift.drifted else "not drifted"
     console.print(
         f"dataset: {drift.share:.0%} of features drifted (threshold "
-        f"{drift.drift_share:.0%}) → {verdict}"
+        f"{drift.share_threshold:.0%}) → {verdict}"
     )
     if not result.slices:
         console.print(

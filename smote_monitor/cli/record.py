@@ -10,7 +10,7 @@ import typer
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, fail, print_json, print_plain, state
 from smote_monitor.records import parse_finished_record
-from smote_monitor.tracking import Monitor
+from smote_monitor.tracking.monitor import Monitor
 
 
 def record(

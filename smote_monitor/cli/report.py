@@ -42,13 +42,10 @@ def report(
     the latest reference run's real training data is compared with the production rows.
     Training data is rebuilt from the stored profiles (see smote_monitor.reports).
     """
+    from smote_monitor.drift.reference import AUGMENTED, REAL
+    from smote_monitor.evaluation.reference import reference_profiles
     from smote_monitor.reports import column_kinds, profiles_to_frame, run_report
-    from smote_monitor.store.evaluations import (
-        AUGMENTED,
-        REAL,
-        load_profiles,
-        reference_profiles,
-    )
+    from smote_monitor.store.profiles import load_profiles
 
     if (run_id is None) == (dataset is None):
         given = "both" if run_id is not None else "neither"
@@ -63,14 +60,15 @@ def report(
     if run_id is not None:
         from smote_monitor.store.runs import get_run
 
-        run = get_run(store, run_id)
+        with store.read() as session:
+            run = get_run(session, run_id)
+            real_profiles = load_profiles(session, run_id, REAL)
+            current_profiles = load_profiles(session, run_id, AUGMENTED)
         if run is None:
             fail(
                 f"--run: got {run_id}; no run has that id (see `smote-monitor runs list`)",
                 EXIT_BAD_INPUT,
             )
-        real_profiles = load_profiles(store, run_id, REAL)
-        current_profiles = load_profiles(store, run_id, AUGMENTED)
         if not real_profiles or not current_profiles:
             missing = REAL if not real_profiles else AUGMENTED
             fail(
@@ -123,7 +121,7 @@ def _production_frame(path: Path, numerical: list[str], categorical: list[str]) 
     """The production rows restricted to the reference's features, numeric columns as floats."""
     from smote_monitor.drift.columns import as_float_array
     from smote_monitor.errors import InvalidInputError
-    from smote_monitor.sources import read_production
+    from smote_monitor.sources.files import read_production
 
     frame = read_production(path)
     for name in [*numerical, *categorical]:

@@ -57,7 +57,10 @@ def runs_list(
 ) -> None:
     """List runs, newest first."""
     store = Store(state(ctx).settings.database_url)
-    runs = list_runs(store, dataset=dataset, status=status.value if status else None, limit=limit)
+    with store.read() as session:
+        runs = list_runs(
+            session, dataset=dataset, status=status.value if status else None, limit=limit
+        )
     records = [(run.id, run_to_record(run)) for run in runs]
     if as_json:
         print_json([_summary(run_id, record) for run_id, record in records])
@@ -100,7 +103,8 @@ def runs_show(
     as_json: bool = typer.Option(False, "--json", help="The full record as JSON."),
 ) -> None:
     """Show one run: parameters, class counts, metrics, gate checks, leakage evidence."""
-    run = get_run(Store(state(ctx).settings.database_url), run_id)
+    with Store(state(ctx).settings.database_url).read() as session:
+        run = get_run(session, run_id)
     if run is None:
         fail(
             f"run_id: got {run_id}; no run has that id (see `smote-monitor runs list`)",

@@ -21,8 +21,8 @@ from smote_monitor.cli._context import (
 )
 from smote_monitor.config import load_settings
 from smote_monitor.errors import SmoteMonitorError
-from smote_monitor.spool import Spool
 from smote_monitor.store import Store
+from smote_monitor.tracking.spool import Spool
 
 db_app = typer.Typer(help="Inspect and migrate the SQL store.", no_args_is_help=True)
 spool_app = typer.Typer(help="Runs recorded while the store was unreachable.", no_args_is_help=True)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from smote_monitor.config import DatasetConfig, Settings
 from smote_monitor.demo.data import SLICE_COLUMNS, load_lending_club, stratified_split
 from smote_monitor.demo.model import LogisticModel, minority_metrics
-from smote_monitor.evaluation import WindowResult, evaluate_frame
+from smote_monitor.evaluation.window import WindowResult, evaluate_frame
 from smote_monitor.records import RunRecord
-from smote_monitor.tracking import Monitor
+from smote_monitor.tracking.monitor import Monitor
 
 log = logging.getLogger(__name__)
 

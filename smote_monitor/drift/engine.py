@@ -57,15 +57,15 @@ class DatasetDrift:
         In the order of the reference profiles.
     share : float
         Share of features that drifted.
-    drift_share : float
-        Threshold on ``share``.
+    share_threshold : float
+        The dataset drifts when ``share`` reaches it (Evidently's ``drift_share``).
     drifted : bool
-        ``share >= drift_share``.
+        ``share >= share_threshold``.
     """
 
     features: list[DriftResult]
     share: float
-    drift_share: float
+    share_threshold: float
     drifted: bool
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,7 +73,7 @@ class DatasetDrift:
         return {
             "features": [r.to_dict() for r in self.features],
             "share": self.share,
-            "drift_share": self.drift_share,
+            "share_threshold": self.share_threshold,
             "drifted": self.drifted,
         }
 
@@ -198,5 +198,8 @@ def compute_drift(
     ]
     share = sum(r.drifted for r in results) / len(results)
     return DatasetDrift(
-        features=results, share=share, drift_share=drift_share, drifted=share >= drift_share
+        features=results,
+        share=share,
+        share_threshold=drift_share,
+        drifted=share >= drift_share,
     )

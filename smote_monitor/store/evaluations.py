@@ -1,4 +1,4 @@
-"""Reference profiles of runs, and evaluations (drift and slice SLIs) of production windows."""
+"""The evaluations table and its rows: drift per feature and SLIs per slice of a window."""
 
 from __future__ import annotations
 
@@ -8,135 +8,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smote_monitor.errors import InvalidInputError
-from smote_monitor.store.database import Store
-from smote_monitor.store.models import (
-    Dataset,
-    DriftResult,
-    Evaluation,
-    ReferenceProfile,
-    Run,
-    SliceResult,
-)
-from smote_monitor.store.runs import dataset_row
+from smote_monitor.store.datasets import dataset_row
+from smote_monitor.store.models import Dataset, DriftResultRow, Evaluation, SliceResultRow
 
 if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: keep it off the CLI's start-up path
-    from smote_monitor.drift import DatasetDrift, FeatureProfile
+    from smote_monitor.drift import DatasetDrift
     from smote_monitor.slices import SliceMetrics
-
-REAL = "real"
-AUGMENTED = "augmented"
-PROFILE_SPLITS = (REAL, AUGMENTED)
 
 PRODUCTION = "production"
 SYNTHETIC_SHIFT = "synthetic_shift"
+"""Kinds of evaluation: a production window against the reference, or a run's augmented data
+against its real training data."""
 
 
 def _finite(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
-
-
-def add_profiles(
-    session: Session, run: Run, profiles: Mapping[str, Mapping[str, FeatureProfile]]
-) -> None:
-    """Attach ``{split: {feature: profile}}`` to a run inside the caller's transaction."""
-    existing = session.scalars(select(ReferenceProfile).where(ReferenceProfile.run_id == run.id))
-    for row in existing:
-        session.delete(row)
-    session.flush()
-    for split, features in profiles.items():
-        for name, profile in features.items():
-            session.add(
-                ReferenceProfile(
-                    run_id=run.id,
-                    split=split,
-                    feature=name,
-                    column_type=profile.kind.value,
-                    mode=profile.mode,
-                    n=profile.n,
-                    n_missing=profile.n_missing,
-                    payload=profile.to_dict(),
-                )
-            )
-
-
-def load_profiles(store: Store, run_id: int, split: str = REAL) -> dict[str, FeatureProfile]:
-    """The run's profiles of one split, in the order they were recorded."""
-    from smote_monitor.drift import FeatureProfile
-
-    query = (
-        select(ReferenceProfile)
-        .where(ReferenceProfile.run_id == run_id, ReferenceProfile.split == split)
-        .order_by(ReferenceProfile.id)
-    )
-    with store.read() as session:
-        return {
-            row.feature: FeatureProfile.from_dict(row.payload) for row in session.scalars(query)
-        }
-
-
-def latest_reference_run(store: Store, dataset: str) -> Run | None:
-    """The dataset's reference: its newest succeeded run (whether or not it has profiles).
-
-    A newer run whose profiling failed is still the model in production, so drift must not
-    quietly fall back to an older run's profiles: :func:`reference_profiles` refuses instead.
-    """
-    query = (
-        select(Run)
-        .join(Run.dataset)
-        .where(Dataset.name == dataset, Run.status == "succeeded")
-        .order_by(Run.finished_at.desc(), Run.id.desc())
-        .limit(1)
-    )
-    with store.read() as session:
-        return session.scalars(query).one_or_none()
-
-
-def reference_profiles(
-    store: Store, dataset: str, split: str = REAL
-) -> tuple[Run, dict[str, FeatureProfile]]:
-    """The reference run of the dataset and its profiles of ``split``.
-
-    Raises
-    ------
-    InvalidInputError
-        The dataset has no succeeded run (saying whether it has any run at all), or its newest
-        succeeded run has no profiles (saying why: its profiling error, or no training data).
-    """
-    run = latest_reference_run(store, dataset)
-    if run is None:
-        query = select(func.count(Run.id)).join(Run.dataset).where(Dataset.name == dataset)
-        with store.read() as session:
-            n_runs = session.scalar(query) or 0
-        state = (
-            "it has no runs yet"
-            if n_runs == 0
-            else f"none of its {n_runs} runs succeeded (see `smote-monitor runs list`)"
-        )
-        raise InvalidInputError(
-            "dataset",
-            dataset,
-            f"a dataset with a succeeded run to compare with ({state}: record one with "
-            "Monitor.track_run and run.resample first)",
-        )
-    profiles = load_profiles(store, run.id, split)
-    if not profiles:
-        why = (
-            f"profiling failed: {run.profile_error}"
-            if run.profile_error
-            else "it was recorded without training data (e.g. by `smote-monitor record`, or "
-            "before profiles existed); record a run with Monitor.track_run and run.resample"
-        )
-        raise InvalidInputError(
-            "reference_run",
-            run.id,
-            f"the newest succeeded run of {dataset} ({run.run_key!r}) with training profiles; "
-            f"it has none: {why}",
-        )
-    return run, profiles
 
 
 def add_evaluation(
@@ -172,7 +61,7 @@ def add_evaluation(
     )
     if drift is not None:
         evaluation.drift = [
-            DriftResult(
+            DriftResultRow(
                 feature=r.feature,
                 column_type=kinds.get(r.feature, "numeric"),
                 method=r.method,
@@ -191,14 +80,14 @@ def add_evaluation(
     return evaluation
 
 
-def _slice_row(m: SliceMetrics) -> SliceResult:
+def _slice_row(m: SliceMetrics) -> SliceResultRow:
     rates: dict[str, Any] = {}
     for name in RATES:
         rate = getattr(m, name)
         rates[name] = _finite(rate.value)
         rates[f"{name}_lower"] = _finite(rate.lower)
         rates[f"{name}_upper"] = _finite(rate.upper)
-    return SliceResult(
+    return SliceResultRow(
         slice=m.slice,
         tp=m.tp,
         fp=m.fp,
@@ -271,7 +160,7 @@ def view(evaluation: Evaluation) -> EvaluationView:
 
 
 def latest_evaluations(
-    store: Store, dataset: str, *, kind: str = PRODUCTION, limit: int = 1
+    session: Session, dataset: str, *, kind: str = PRODUCTION, limit: int = 1
 ) -> list[EvaluationView]:
     query = (
         select(Evaluation)
@@ -280,14 +169,22 @@ def latest_evaluations(
         .order_by(Evaluation.evaluated_at.desc(), Evaluation.id.desc())
         .limit(limit)
     )
-    with store.read() as session:
-        return [view(e) for e in session.scalars(query)]
+    return [view(e) for e in session.scalars(query)]
 
 
-def shift_of_run(store: Store, run_id: int) -> EvaluationView | None:
+def shift_of_run(session: Session, run_id: int) -> EvaluationView | None:
     query = select(Evaluation).where(
         Evaluation.kind == SYNTHETIC_SHIFT, Evaluation.reference_run_id == run_id
     )
-    with store.read() as session:
-        found = session.scalars(query).one_or_none()
-        return view(found) if found is not None else None
+    found = session.scalars(query).one_or_none()
+    return view(found) if found is not None else None
+
+
+def delete_shift_of_run(session: Session, run_id: int) -> None:
+    """Drop the run's synthetic-shift evaluation (a retried run gets its own, once)."""
+    for evaluation in session.scalars(
+        select(Evaluation).where(
+            Evaluation.kind == SYNTHETIC_SHIFT, Evaluation.reference_run_id == run_id
+        )
+    ):
+        session.delete(evaluation)

@@ -181,15 +181,15 @@ class Evaluation(Base):
     dataset_drift: Mapped[bool | None] = mapped_column(Boolean)
 
     dataset: Mapped[Dataset] = relationship(lazy="joined")
-    drift: Mapped[list[DriftResult]] = relationship(
-        cascade="all, delete-orphan", order_by="DriftResult.id", lazy="selectin"
+    drift: Mapped[list[DriftResultRow]] = relationship(
+        cascade="all, delete-orphan", order_by="DriftResultRow.id", lazy="selectin"
     )
-    slices: Mapped[list[SliceResult]] = relationship(
-        cascade="all, delete-orphan", order_by="SliceResult.id", lazy="selectin"
+    slices: Mapped[list[SliceResultRow]] = relationship(
+        cascade="all, delete-orphan", order_by="SliceResultRow.id", lazy="selectin"
     )
 
 
-class DriftResult(Base):
+class DriftResultRow(Base):
     __tablename__ = "drift_results"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -207,7 +207,7 @@ class DriftResult(Base):
     n_current: Mapped[int] = mapped_column(BigInteger)
 
 
-class SliceResult(Base):
+class SliceResultRow(Base):
     __tablename__ = "slice_results"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

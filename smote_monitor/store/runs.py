@@ -1,15 +1,15 @@
-"""Reading and writing SMOTE runs. Each write is one transaction; recording is idempotent."""
+"""The runs table: SMOTE runs, their metrics and audit rows (repositories on the caller's
+``Session``; the transaction and its retries belong to ``smote_monitor.tracking.persist``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smote_monitor.errors import RunConflictError
@@ -23,11 +23,8 @@ from smote_monitor.records import (
     RunStatus,
     utcnow,
 )
-from smote_monitor.store.database import Store
+from smote_monitor.store.datasets import dataset_row
 from smote_monitor.store.models import AuditRow, Dataset, Run, RunMetric
-
-if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: keep it off the CLI's start-up path
-    from smote_monitor.drift import FeatureProfile
 
 log = logging.getLogger(__name__)
 
@@ -41,37 +38,25 @@ class SaveOutcome:
     action: str  # "created" | "updated" | "duplicate"
 
 
-def open_run(store: Store, dataset: str, run_key: str, started_at: datetime) -> int:
-    """Insert a ``running`` row for the key, or return the existing run's id."""
-    for attempt in (1, 2):
-        try:
-            with store.write() as session:
-                existing = _find(session, dataset, run_key)
-                if existing is not None:
-                    return existing.id
-                run = Run(
-                    dataset=dataset_row(session, dataset),
-                    run_key=run_key,
-                    status=RunStatus.RUNNING.value,
-                    started_at=started_at,
-                    **_EMPTY_JSON,
-                )
-                session.add(run)
-                session.flush()
-                return run.id
-        except IntegrityError:
-            # Another process inserted the same key (or dataset) between our read and write.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+def add_running(session: Session, dataset: str, run_key: str, started_at: datetime) -> Run:
+    """The key's run: the existing one, or a new ``running`` row (``track_run`` entering)."""
+    existing = find_run(session, dataset, run_key)
+    if existing is not None:
+        return existing
+    run = Run(
+        dataset=dataset_row(session, dataset),
+        run_key=run_key,
+        status=RunStatus.RUNNING.value,
+        started_at=started_at,
+        **_EMPTY_JSON,
+    )
+    session.add(run)
+    session.flush()
+    return run
 
 
-def save_run(
-    store: Store,
-    record: RunRecord,
-    profiles: Mapping[str, Mapping[str, FeatureProfile]] | None = None,
-) -> SaveOutcome:
-    """Store a finished (or failed) run exactly once.
+def save_run(session: Session, record: RunRecord) -> tuple[Run, SaveOutcome]:
+    """Store a finished (or failed) run exactly once, inside the caller's transaction.
 
     - no run with the key: insert it;
     - the key's run is ``running`` (opened by ``track_run``) or ``failed`` (a retry): fill it in,
@@ -79,48 +64,34 @@ def save_run(
       (same content, error and start time: a redelivery, ``duplicate``);
     - the key's run succeeded with the same content: nothing to do (``duplicate``);
     - succeeded with different content: :class:`RunConflictError`, nothing written.
-
-    ``profiles`` (``{"real": {feature: profile}, "augmented": {...}}``) are stored with the run,
-    and the synthetic shift between the two splits is stored as an evaluation, in the same
-    transaction.
     """
     content_hash = record.content_hash()
-    for attempt in (1, 2):
-        try:
-            with store.write() as session:
-                run = _find(session, record.dataset, record.run_key)
-                if run is None:
-                    run = Run(dataset=dataset_row(session, record.dataset), run_key=record.run_key)
-                    session.add(run)
-                    action = "created"
-                elif _same_failure(run, record, content_hash):
-                    return SaveOutcome(run.id, "duplicate")
-                elif run.status == RunStatus.SUCCEEDED.value:
-                    if run.content_hash == content_hash:
-                        return SaveOutcome(run.id, "duplicate")
-                    raise RunConflictError(
-                        f"run_key {record.run_key!r} of dataset {record.dataset!r} is already "
-                        f"stored as run {run.id} ({run.status}) with different content; use a new "
-                        "run_key for a new run"
-                    )
-                else:
-                    action = "updated"
-                    if run.status == RunStatus.FAILED.value:
-                        run.attempts += 1
-                    # Delete the old child rows before inserting new ones under the same keys.
-                    run.metrics.clear()
-                    run.audit_rows.clear()
-                    session.flush()
-                _fill(run, record, content_hash)
-                session.flush()
-                if profiles:
-                    _add_profiles_and_shift(session, run, profiles)
-                return SaveOutcome(run.id, action)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-            log.debug("run %s/%s inserted concurrently; retrying", record.dataset, record.run_key)
-    raise AssertionError("unreachable")
+    run = find_run(session, record.dataset, record.run_key)
+    if run is None:
+        run = Run(dataset=dataset_row(session, record.dataset), run_key=record.run_key)
+        session.add(run)
+        action = "created"
+    elif _same_failure(run, record, content_hash):
+        return run, SaveOutcome(run.id, "duplicate")
+    elif run.status == RunStatus.SUCCEEDED.value:
+        if run.content_hash == content_hash:
+            return run, SaveOutcome(run.id, "duplicate")
+        raise RunConflictError(
+            f"run_key {record.run_key!r} of dataset {record.dataset!r} is already "
+            f"stored as run {run.id} ({run.status}) with different content; use a new "
+            "run_key for a new run"
+        )
+    else:
+        action = "updated"
+        if run.status == RunStatus.FAILED.value:
+            run.attempts += 1
+        # Delete the old child rows before inserting new ones under the same keys.
+        run.metrics.clear()
+        run.audit_rows.clear()
+        session.flush()
+    _fill(run, record, content_hash)
+    session.flush()
+    return run, SaveOutcome(run.id, action)
 
 
 def _same_failure(run: Run, record: RunRecord, content_hash: str) -> bool:
@@ -139,42 +110,20 @@ def _same_failure(run: Run, record: RunRecord, content_hash: str) -> bool:
     )
 
 
-def _add_profiles_and_shift(
-    session: Session, run: Run, profiles: Mapping[str, Mapping[str, FeatureProfile]]
-) -> None:
-    from smote_monitor.drift import synthetic_shift
-    from smote_monitor.store import evaluations
-
-    evaluations.add_profiles(session, run, profiles)
-    real, augmented = profiles.get(evaluations.REAL), profiles.get(evaluations.AUGMENTED)
-    if not real or not augmented:
-        return
-    shift = synthetic_shift(real, augmented)
-    evaluations.add_evaluation(
-        session,
-        dataset=run.dataset.name,
-        kind=evaluations.SYNTHETIC_SHIFT,
-        window="run",
-        evaluated_at=run.finished_at or utcnow(),
-        reference_run_id=run.id,
-        drift=shift,
-        kinds={name: p.kind.value for name, p in real.items()},
-        n_rows=sum(run.class_counts_after.values()),
-    )
+def get_run(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id)
 
 
-def get_run(store: Store, run_id: int) -> Run | None:
-    with store.read() as session:
-        return session.get(Run, run_id)
-
-
-def find_run(store: Store, dataset: str, run_key: str) -> Run | None:
-    with store.read() as session:
-        return _find(session, dataset, run_key)
+def find_run(session: Session, dataset: str, run_key: str) -> Run | None:
+    """The run of (dataset, run_key); locked for the transaction on PostgreSQL."""
+    query = select(Run).join(Run.dataset).where(Dataset.name == dataset, Run.run_key == run_key)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(of=Run)
+    return session.scalars(query).one_or_none()
 
 
 def list_runs(
-    store: Store, *, dataset: str | None = None, status: str | None = None, limit: int = 50
+    session: Session, *, dataset: str | None = None, status: str | None = None, limit: int = 50
 ) -> Sequence[Run]:
     """Newest first."""
     query = select(Run).join(Run.dataset).order_by(Run.started_at.desc(), Run.id.desc())
@@ -182,8 +131,24 @@ def list_runs(
         query = query.where(Dataset.name == dataset)
     if status is not None:
         query = query.where(Run.status == status)
-    with store.read() as session:
-        return session.scalars(query.limit(limit)).all()
+    return session.scalars(query.limit(limit)).all()
+
+
+def count_runs(session: Session, dataset: str) -> int:
+    query = select(func.count(Run.id)).join(Run.dataset).where(Dataset.name == dataset)
+    return session.scalar(query) or 0
+
+
+def latest_succeeded_run(session: Session, dataset: str) -> Run | None:
+    """The dataset's newest succeeded run (whether or not it has profiles)."""
+    query = (
+        select(Run)
+        .join(Run.dataset)
+        .where(Dataset.name == dataset, Run.status == RunStatus.SUCCEEDED.value)
+        .order_by(Run.finished_at.desc(), Run.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).one_or_none()
 
 
 def run_to_record(run: Run) -> RunRecord:
@@ -242,23 +207,6 @@ _EMPTY_JSON: dict[str, Any] = {
     "tags": {},
     "gate_checks": [],
 }
-
-
-def _find(session: Session, dataset: str, run_key: str) -> Run | None:
-    query = select(Run).join(Run.dataset).where(Dataset.name == dataset, Run.run_key == run_key)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(of=Run)
-    return session.scalars(query).one_or_none()
-
-
-def dataset_row(session: Session, name: str) -> Dataset:
-    """The dataset row of that name, created on first use."""
-    dataset = session.scalars(select(Dataset).where(Dataset.name == name)).one_or_none()
-    if dataset is None:
-        dataset = Dataset(name=name, created_at=utcnow())
-        session.add(dataset)
-        session.flush()
-    return dataset
 
 
 def _fill(run: Run, record: RunRecord, content_hash: str) -> None:

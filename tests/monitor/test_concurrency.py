@@ -10,6 +10,7 @@ from smote_monitor import Monitor
 from smote_monitor.records import parse_run_record
 from smote_monitor.store import Store
 from smote_monitor.store.runs import list_runs
+from tests.store_access import read
 
 from .test_records import VALID
 
@@ -50,7 +51,7 @@ def test_two_processes_racing_on_one_key_record_one_run(store_url: str, tmp_path
         racer.join(timeout=60)
         assert racer.exitcode == 0
 
-    runs = list_runs(Store(store_url), limit=100)
+    runs = read(Store(store_url), list_runs, limit=100)
     assert sorted(run.run_key for run in runs) == sorted(KEYS)
     for a, b in zip(*outcomes, strict=True):
         assert a[0] == b[0]  # both processes were told the same run id

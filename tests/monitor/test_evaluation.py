@@ -16,17 +16,15 @@ from smote_core import SMOTE
 from smote_monitor import InvalidInputError, Monitor
 from smote_monitor.config import load_settings
 from smote_monitor.drift import build_profiles, compute_drift
-from smote_monitor.evaluation import evaluate_batches, evaluate_frame, ingest
-from smote_monitor.sources import production_batches
-from smote_monitor.store.evaluations import (
-    AUGMENTED,
-    REAL,
-    latest_evaluations,
-    load_profiles,
-    shift_of_run,
-)
+from smote_monitor.drift.reference import AUGMENTED, REAL
+from smote_monitor.evaluation.push import ingest
+from smote_monitor.evaluation.window import evaluate_batches, evaluate_frame
+from smote_monitor.sources.files import production_batches
+from smote_monitor.store.evaluations import latest_evaluations, shift_of_run
 from smote_monitor.store.models import Evaluation, SliceState
+from smote_monitor.store.profiles import load_profiles
 from smote_monitor.store.runs import find_run
+from tests.store_access import read
 
 from .cli_helpers import run_cli
 
@@ -93,15 +91,15 @@ def monitor(store_url: str, tmp_path: Path) -> Monitor:
 
 
 def test_a_run_stores_profiles_of_both_splits_and_the_synthetic_shift(monitor: Monitor) -> None:
-    run = find_run(monitor.store, "fraud", "train-1")
+    run = read(monitor.store, find_run, "fraud", "train-1")
     assert run is not None
-    real = load_profiles(monitor.store, run.id, REAL)
-    augmented = load_profiles(monitor.store, run.id, AUGMENTED)
+    real = read(monitor.store, load_profiles, run.id, REAL)
+    augmented = read(monitor.store, load_profiles, run.id, AUGMENTED)
     assert list(real) == list(augmented) == ["amount", "hour"]
     X, _y = _training()
     assert real["amount"].n == len(X)
     assert augmented["amount"].n == sum(run.class_counts_after.values())
-    shift = shift_of_run(monitor.store, run.id)
+    shift = read(monitor.store, shift_of_run, run.id)
     assert shift is not None
     expected = compute_drift(real, augmented)
     assert [(d["feature"], d["method"]) for d in shift.drift] == [
@@ -118,7 +116,7 @@ def test_a_shifted_window_drifts_and_slices_are_scored(monitor: Monitor) -> None
     by_feature = {r.feature: r for r in result.drift.features}
     assert by_feature["amount"].drifted and not by_feature["hour"].drifted
     expected = compute_drift(
-        load_profiles(monitor.store, result.reference_run_id, REAL),
+        read(monitor.store, load_profiles, result.reference_run_id, REAL),
         build_profiles(window, features=["amount", "hour"]),
     )
     assert [r.value for r in result.drift.features] == pytest.approx(
@@ -135,7 +133,7 @@ def test_a_shifted_window_drifts_and_slices_are_scored(monitor: Monitor) -> None
     eu = window[window["region"] == "eu"]
     assert by_slice["region=eu"].support == int((eu["is_fraud"] == 1).sum())
 
-    stored = latest_evaluations(monitor.store, "fraud")[0]
+    stored = read(monitor.store, latest_evaluations, "fraud")[0]
     assert stored.id == result.evaluation_id and stored.window == "1h"
     assert stored.n_rows == 3000 and stored.n_labeled == 3000
     assert len(stored.drift) == 2 and len(stored.slices) == 4
@@ -183,7 +181,7 @@ def test_a_multi_file_window_fed_in_small_batches_stores_what_one_frame_does(
     assert sum(sizes) == 3000 and max(sizes) <= 257 and len(sizes) >= 3000 // 257
 
     evaluate_frame(monitor.store, monitor.settings, "fraud", window, window="one")
-    one = latest_evaluations(monitor.store, "fraud")[0]
+    one = read(monitor.store, latest_evaluations, "fraud")[0]
     result = evaluate_batches(
         monitor.store,
         monitor.settings,
@@ -191,7 +189,7 @@ def test_a_multi_file_window_fed_in_small_batches_stores_what_one_frame_does(
         production_batches(folder, batch_rows=257),
         window="batched",
     )
-    batched = latest_evaluations(monitor.store, "fraud")[0]
+    batched = read(monitor.store, latest_evaluations, "fraud")[0]
     assert batched.id == result.evaluation_id != one.id
     assert _comparable(batched) == _comparable(one)
     assert batched.n_rows == 3000 and batched.n_labeled == 3000
@@ -258,7 +256,9 @@ def test_a_small_configured_exact_cap_makes_drift_come_from_the_sketch(
     X, y = _training()
     with mon.track_run(dataset="fraud", run_key="train-capped") as run:
         run.resample(SMOTE(random_state=0), X[["amount", "hour"]], y)
-    reference = load_profiles(mon.store, find_run(mon.store, "fraud", "train-capped").id, REAL)
+    reference = read(
+        mon.store, load_profiles, read(mon.store, find_run, "fraud", "train-capped").id, REAL
+    )
     assert reference["amount"].mode == "sketch"  # 2,000 distinct amounts > exact_cap 1,000
     assert reference["amount"].settings.resolution == 500
     assert reference["hour"].mode == "exact"  # 24 distinct hours
@@ -319,7 +319,7 @@ def test_a_newest_run_whose_profiling_failed_is_refused_not_replaced_by_an_older
     monitor: Monitor,
 ) -> None:
     _observe_unprofilable_run(monitor, "train-2")
-    newest = find_run(monitor.store, "fraud", "train-2")
+    newest = read(monitor.store, find_run, "fraud", "train-2")
     assert newest is not None and newest.status == "succeeded"
     assert newest.profile_error is not None and "features.hour" in newest.profile_error
     with pytest.raises(

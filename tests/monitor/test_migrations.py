@@ -14,6 +14,7 @@ from smote_monitor.store import Store, migrate
 from smote_monitor.store.database import SchemaOutdatedError
 from smote_monitor.store.models import Base, Run
 from smote_monitor.store.runs import get_run, list_runs, run_to_record
+from tests.store_access import read
 
 N_RUNS = 25
 
@@ -66,7 +67,7 @@ def test_upgrade_from_0001_keeps_every_row(store_url: str) -> None:
     store.upgrade()
 
     assert store.status().up_to_date
-    runs = sorted(list_runs(store, limit=1000), key=lambda run: run.id)
+    runs = sorted(read(store, list_runs, limit=1000), key=lambda run: run.id)
     assert [run.run_key for run in runs] == [f"run-{i}" for i in range(N_RUNS)]
     for i, run in enumerate(runs):
         record = run_to_record(run)
@@ -98,13 +99,13 @@ def test_upgrade_from_0003_keeps_runs_and_stores_profile_errors_after(store_url:
     store.upgrade()
 
     assert migrate.current_revision(store.engine) == "0004"
-    assert len(list_runs(store, limit=1000)) == N_RUNS
+    assert len(read(store, list_runs, limit=1000)) == N_RUNS
     # The populated rows carry explicit ids (PostgreSQL's sequence did not move): update one.
     with store.write() as session:
         run = session.get(Run, 1)
         assert run is not None and run.profile_error is None
         run.profile_error = "features.hour: all NaN"
-    stored = get_run(store, 1)
+    stored = read(store, get_run, 1)
     assert stored is not None and run_to_record(stored).profile_error == "features.hour: all NaN"
     migrate.downgrade(store.engine, "0003")
     with store.engine.connect() as connection:

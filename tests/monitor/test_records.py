@@ -14,6 +14,7 @@ from smote_monitor.records import parse_run_record
 from smote_monitor.store import Store
 from smote_monitor.store.models import Dataset
 from smote_monitor.store.runs import list_runs
+from tests.store_access import read
 
 from .cli_helpers import run_cli
 
@@ -186,7 +187,7 @@ FINISHED_ONLY = (
 
 def _nothing_written(url: str) -> None:
     store = Store(url)
-    assert list_runs(store) == []
+    assert read(store, list_runs) == []
     with store.read() as session:
         assert session.scalars(select(Dataset)).all() == []
 

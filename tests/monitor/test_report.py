@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 
 from smote_monitor.drift import ColumnKind, ProfileSettings, build_profiles, profile_values
+from smote_monitor.drift.reference import AUGMENTED, REAL
 from smote_monitor.records import parse_run_record
 from smote_monitor.reports import profiles_to_frame
 from smote_monitor.store import Store
-from smote_monitor.store.evaluations import AUGMENTED, REAL, add_profiles
 from smote_monitor.store.models import Run
-from smote_monitor.store.runs import save_run
+from smote_monitor.store.profiles import replace_profiles
+from smote_monitor.tracking.persist import persist_run
 
 from .cli_helpers import run_cli
 from .test_records import VALID
@@ -101,7 +102,7 @@ def _training(seed: int, n: int = 400) -> pd.DataFrame:
 
 def _store_run(url: str, run_key: str, splits: dict[str, pd.DataFrame]) -> int:
     store = Store(url)
-    run_id = save_run(store, parse_run_record({**VALID, "run_key": run_key})).run_id
+    run_id = persist_run(store, parse_run_record({**VALID, "run_key": run_key})).run_id
     profiles = {
         split: build_profiles(frame, categorical=["merchant_category"])
         for split, frame in splits.items()
@@ -109,7 +110,7 @@ def _store_run(url: str, run_key: str, splits: dict[str, pd.DataFrame]) -> int:
     with store.write() as session:
         run = session.get(Run, run_id)
         assert run is not None
-        add_profiles(session, run, profiles)
+        replace_profiles(session, run.id, profiles)
     store.engine.dispose()
     return run_id
 
@@ -182,7 +183,7 @@ def test_bad_requests_name_the_field_and_exit_2(
     sqlite_url: str, tmp_path: Path, args: list[str], message: str
 ) -> None:
     # The run without profiles first: the newest succeeded run is the reference.
-    bare = save_run(Store(sqlite_url), parse_run_record({**VALID, "run_key": "bare"})).run_id
+    bare = persist_run(Store(sqlite_url), parse_run_record({**VALID, "run_key": "bare"})).run_id
     full = _store_run(sqlite_url, "full", {REAL: _training(0), AUGMENTED: _training(1)})
     csv = tmp_path / "window.csv"
     _training(3, 50).to_csv(csv, index=False)

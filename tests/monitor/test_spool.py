@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 
 from smote_monitor import Monitor, StoreUnavailableError
+from smote_monitor.drift.reference import REAL
 from smote_monitor.records import parse_run_record
-from smote_monitor.spool import Spool, spool_name
 from smote_monitor.store import Store, migrate
 from smote_monitor.store.database import SchemaOutdatedError
-from smote_monitor.store.evaluations import REAL, load_profiles, shift_of_run
+from smote_monitor.store.evaluations import shift_of_run
+from smote_monitor.store.profiles import load_profiles
 from smote_monitor.store.runs import list_runs, run_to_record
+from smote_monitor.tracking.spool import Spool, spool_name
+from tests.store_access import read
 
 from ..conftest import UNREACHABLE_URL
 from .cli_helpers import run_cli
@@ -65,7 +68,7 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["stored"] == 1
     # the same record again (a copy a second machine still held) is not stored twice
-    Spool(spool_dir).put(run_to_record(list_runs(Store(store_url))[0]))
+    Spool(spool_dir).put(run_to_record(read(Store(store_url), list_runs)[0]))
     second = run_cli(
         "--database-url", store_url, "spool", "replay", "--json", cwd=tmp_path, env=env
     )
@@ -76,13 +79,13 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
         "remaining": 0,
     }
 
-    runs = list_runs(Store(store_url))
+    runs = read(Store(store_url), list_runs)
     assert [(r.run_key, r.status) for r in runs] == [("nightly-42", "succeeded")]
     assert runs[0].gate_passed is True
     assert list(spool_dir.glob("*.json")) == []
     # the training profiles travelled with the spooled run
-    assert list(load_profiles(Store(store_url), runs[0].id, REAL)) == ["x0", "x1", "x2"]
-    assert shift_of_run(Store(store_url), runs[0].id) is not None
+    assert list(read(Store(store_url), load_profiles, runs[0].id, REAL)) == ["x0", "x1", "x2"]
+    assert read(Store(store_url), shift_of_run, runs[0].id) is not None
 
 
 def test_the_next_successful_write_replays_the_spool(store_url: str, tmp_path: Path) -> None:
@@ -91,7 +94,7 @@ def test_the_next_successful_write_replays_the_spool(store_url: str, tmp_path: P
     assert down.record({**VALID, "run_key": "while-down"}) is None
     up = Monitor.from_url(store_url, spool_dir=spool_dir)
     up.record({**VALID, "run_key": "after"})
-    assert sorted(r.run_key for r in list_runs(up.store)) == ["after", "while-down"]
+    assert sorted(r.run_key for r in read(up.store, list_runs)) == ["after", "while-down"]
     assert Spool(spool_dir).pending() == []
 
 
@@ -140,7 +143,7 @@ def test_any_run_key_is_spooled_inside_the_spool_and_replayed(
     assert path.parent == spool_dir and len(path.name.encode()) <= 255
     assert path.name.startswith("fraud+")
     assert Spool(spool_dir).replay(Store(sqlite_url)).stored == 1
-    assert [r.run_key for r in list_runs(Store(sqlite_url))] == [run_key]
+    assert [r.run_key for r in read(Store(sqlite_url), list_runs)] == [run_key]
 
 
 def test_spool_names_differ_for_every_dataset_and_key(tmp_path: Path) -> None:
@@ -194,4 +197,7 @@ def test_an_outdated_store_is_treated_as_unavailable_with_a_hint_to_upgrade(
 
     Store(postgres_url).upgrade()
     assert Spool(spool_dir).replay(Store(postgres_url)).stored == 2
-    assert sorted(r.run_key for r in list_runs(Store(postgres_url))) == ["old-schema", "recorded"]
+    assert sorted(r.run_key for r in read(Store(postgres_url), list_runs)) == [
+        "old-schema",
+        "recorded",
+    ]

@@ -11,18 +11,18 @@ from sqlalchemy.exc import StatementError
 from smote_monitor import RunConflictError
 from smote_monitor.records import INT64_MAX, INT64_MIN, RunStatus, parse_run_record, utcnow
 from smote_monitor.store import Store
+from smote_monitor.store.datasets import dataset_row
 from smote_monitor.store.models import Run, RunMetric
 from smote_monitor.store.runs import (
     _EMPTY_JSON,
     SaveOutcome,
-    dataset_row,
     find_run,
     get_run,
     list_runs,
-    open_run,
     run_to_record,
-    save_run,
 )
+from smote_monitor.tracking.persist import open_run, persist_run
+from tests.store_access import read
 
 from .test_records import VALID
 
@@ -56,9 +56,9 @@ def test_save_then_read_back_every_field(store_url: str) -> None:
             "leakage": {"suspected": False, "evidence": {"validation_rows_equal_to_synthetic": 0}},
         }
     )
-    outcome = save_run(store, record)
+    outcome = persist_run(store, record)
     assert outcome.action == "created"
-    run = get_run(store, outcome.run_id)
+    run = read(store, get_run, outcome.run_id)
     assert run is not None
     back = run_to_record(run)
     expected = record.model_dump(mode="json", exclude={"finished_at"})
@@ -69,8 +69,8 @@ def test_save_then_read_back_every_field(store_url: str) -> None:
 def test_same_key_twice_is_one_run(store_url: str) -> None:
     store = Store(store_url)
     record = parse_run_record(VALID)
-    first = save_run(store, record)
-    again = save_run(store, parse_run_record({**VALID, "duration_seconds": 9.0}))
+    first = persist_run(store, record)
+    again = persist_run(store, parse_run_record({**VALID, "duration_seconds": 9.0}))
     assert (first.action, again.action) == ("created", "duplicate")
     assert again.run_id == first.run_id
     assert _count(store, Run) == 1
@@ -79,14 +79,14 @@ def test_same_key_twice_is_one_run(store_url: str) -> None:
 
 def test_same_key_with_other_content_is_a_conflict_and_writes_nothing(store_url: str) -> None:
     store = Store(store_url)
-    save_run(store, parse_run_record(VALID))
+    persist_run(store, parse_run_record(VALID))
     with pytest.raises(
         RunConflictError,
         match=r"run_key '2026-11-28' of dataset 'fraud' is "
         r"already stored as run \d+ \(succeeded\)",
     ):
-        save_run(store, parse_run_record({**VALID, "seed": 7}))
-    run = find_run(store, "fraud", "2026-11-28")
+        persist_run(store, parse_run_record({**VALID, "seed": 7}))
+    run = read(store, find_run, "fraud", "2026-11-28")
     assert run is not None and run.seed == 0
 
 
@@ -95,10 +95,10 @@ def test_a_failed_run_can_be_retried_under_its_key(store_url: str) -> None:
     failed = parse_run_record(
         {"dataset": "fraud", "run_key": "k", "status": "failed", "error": "MemoryError"}
     )
-    first = save_run(store, failed)
-    second = save_run(store, parse_run_record({**VALID, "run_key": "k"}))
+    first = persist_run(store, failed)
+    second = persist_run(store, parse_run_record({**VALID, "run_key": "k"}))
     assert second == type(second)(first.run_id, "updated")
-    run = get_run(store, first.run_id)
+    run = read(store, get_run, first.run_id)
     assert run is not None
     assert (run.status, run.attempts, run.error) == ("succeeded", 2, None)
 
@@ -109,7 +109,7 @@ def test_another_failure_under_the_key_updates_the_error_and_counts_the_attempt(
     store = Store(store_url)
 
     def failure(error: str, hour: int) -> SaveOutcome:
-        return save_run(
+        return persist_run(
             store,
             parse_run_record(
                 {
@@ -128,7 +128,7 @@ def test_another_failure_under_the_key_updates_the_error_and_counts_the_attempt(
     assert failure("RuntimeError: CUDA OOM", 1) == SaveOutcome(first.run_id, "duplicate")
     # the same error in a later attempt is one
     assert failure("RuntimeError: CUDA OOM", 2) == SaveOutcome(first.run_id, "updated")
-    run = get_run(store, first.run_id)
+    run = read(store, get_run, first.run_id)
     assert run is not None
     assert (run.status, run.attempts, run.error) == ("failed", 3, "RuntimeError: CUDA OOM")
     assert _count(store, Run) == 1
@@ -139,23 +139,23 @@ def test_open_run_then_finish_fills_the_same_row(store_url: str) -> None:
     record = parse_run_record(VALID)
     run_id = open_run(store, "fraud", record.run_key, record.started_at)
     assert open_run(store, "fraud", record.run_key, record.started_at) == run_id
-    running = get_run(store, run_id)
+    running = read(store, get_run, run_id)
     assert running is not None and running.status == RunStatus.RUNNING
-    assert save_run(store, record).run_id == run_id
+    assert persist_run(store, record).run_id == run_id
     assert _count(store, Run) == 1
 
 
 def test_list_runs_newest_first_with_filters(store_url: str) -> None:
     store = Store(store_url)
     for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
-        save_run(
+        persist_run(
             store, parse_run_record({**VALID, "run_key": day, "started_at": f"{day}T00:00:00Z"})
         )
-    save_run(store, parse_run_record({**VALID, "dataset": "churn", "run_key": "x"}))
-    keys = [run.run_key for run in list_runs(store, dataset="fraud")]
+    persist_run(store, parse_run_record({**VALID, "dataset": "churn", "run_key": "x"}))
+    keys = [run.run_key for run in read(store, list_runs, dataset="fraud")]
     assert keys == ["2026-11-03", "2026-11-02", "2026-11-01"]
-    assert len(list_runs(store, limit=2)) == 2
-    assert list_runs(store, status="failed") == []
+    assert len(read(store, list_runs, limit=2)) == 2
+    assert read(store, list_runs, status="failed") == []
 
 
 def test_a_write_that_fails_midway_leaves_nothing(store_url: str) -> None:
@@ -187,7 +187,7 @@ def test_the_largest_values_a_record_accepts_fit_the_store(store_url: str) -> No
             "audit_sample": [{"parent": INT64_MAX, "neighbor": INT64_MAX, "gap": 1, "row": 0}],
         }
     )
-    run = get_run(store, save_run(store, record).run_id)
+    run = read(store, get_run, persist_run(store, record).run_id)
     assert run is not None
     back = run_to_record(run)
     assert (back.seed, back.n_synthetic, back.metrics) == (

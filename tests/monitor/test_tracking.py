@@ -14,6 +14,7 @@ from imblearn.over_sampling import SMOTE as ImblearnSMOTE
 from smote_monitor import InvalidInputError, Monitor, RunConflictError
 from smote_monitor.config import load_settings
 from smote_monitor.store.runs import find_run, list_runs, run_to_record
+from tests.store_access import read
 
 GOOD = {"f1": 0.90, "recall": 0.85, "precision": 0.75}
 
@@ -43,7 +44,7 @@ def test_track_run_records_counts_ratio_gap_and_gate(monitor: Monitor) -> None:
     with monitor.track_run(dataset="fraud", run_key="2026-11-28") as run:
         X_res, y_res = run.resample(ImblearnSMOTE(random_state=0), X, y)
         run.log_validation(train={"f1": 0.96}, validation=GOOD)
-    stored = find_run(monitor.store, "fraud", "2026-11-28")
+    stored = read(monitor.store, find_run, "fraud", "2026-11-28")
     assert stored is not None
     record = run_to_record(stored)
     n_min, n_maj = int(y.sum()), int((y == 0).sum())
@@ -119,7 +120,7 @@ def test_an_exception_marks_the_run_failed_and_is_reraised(monitor: Monitor) -> 
     ):
         run.resample(ImblearnSMOTE(random_state=0), X, y)
         _ = 1 / 0
-    stored = find_run(monitor.store, "fraud", "boom")
+    stored = read(monitor.store, find_run, "fraud", "boom")
     assert stored is not None
     assert stored.status == "failed"
     assert stored.error == "ZeroDivisionError: division by zero"
@@ -140,16 +141,16 @@ def test_the_blocks_exception_propagates_even_when_storing_the_failure_fails(
         run.resample(DuplicatingSampler(), X, y)
         raise MemoryError("out of memory")
     assert "could not be stored" in caplog.text and "already stored" in caplog.text
-    stored = find_run(monitor.store, "fraud", "done")
+    stored = read(monitor.store, find_run, "fraud", "done")
     assert stored is not None and stored.status == "succeeded"
 
 
 def test_the_run_is_running_while_the_block_is_open(monitor: Monitor) -> None:
     with monitor.track_run(dataset="fraud", run_key="open") as run:
-        stored = find_run(monitor.store, "fraud", "open")
+        stored = read(monitor.store, find_run, "fraud", "open")
         assert stored is not None and stored.status == "running"
         run.resample(DuplicatingSampler(), *_data())
-    stored = find_run(monitor.store, "fraud", "open")
+    stored = read(monitor.store, find_run, "fraud", "open")
     assert stored is not None and stored.status == "succeeded"
 
 
@@ -170,13 +171,13 @@ def test_same_run_key_twice_is_one_run_and_other_content_conflicts(monitor: Moni
         with monitor.track_run(dataset="fraud", run_key="daily") as run:
             run.resample(ImblearnSMOTE(random_state=0), X, y)
             run.log_validation(train={"f1": 0.92}, validation=GOOD)
-    assert len(list_runs(monitor.store)) == 1
+    assert len(read(monitor.store, list_runs)) == 1
     with (
         pytest.raises(RunConflictError, match="already stored"),
         monitor.track_run(dataset="fraud", run_key="daily") as run,
     ):
         run.resample(ImblearnSMOTE(random_state=5), X, y)
-    assert len(list_runs(monitor.store)) == 1
+    assert len(read(monitor.store, list_runs)) == 1
 
 
 def test_validation_rows_equal_to_synthetic_rows_are_flagged(monitor: Monitor) -> None:
@@ -221,7 +222,7 @@ def test_observe_run_records_a_resampling_done_elsewhere(monitor: Monitor) -> No
     )
     assert record.seed == 3
     assert record.n_synthetic == len(y_res) - len(y)
-    assert find_run(monitor.store, "churn", "imblearn-1") is not None
+    assert read(monitor.store, find_run, "churn", "imblearn-1") is not None
 
 
 @pytest.mark.parametrize(
@@ -252,7 +253,7 @@ def test_observe_run_with_bad_input_writes_nothing(
     }
     with pytest.raises(InvalidInputError, match=message):
         monitor.observe_run(**{**arguments, **change})
-    assert list_runs(monitor.store) == []
+    assert read(monitor.store, list_runs) == []
 
 
 @pytest.mark.parametrize(
@@ -265,7 +266,7 @@ def test_observe_run_with_bad_input_writes_nothing(
 def test_bad_arguments_fail_before_training(monitor: Monitor, call: Any, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         call(monitor)
-    assert list_runs(monitor.store) == []
+    assert read(monitor.store, list_runs) == []
 
 
 def test_bad_metrics_and_samplers_are_named(monitor: Monitor) -> None:
@@ -293,7 +294,7 @@ def test_bad_metrics_and_samplers_are_named(monitor: Monitor) -> None:
         monitor.track_run(dataset="fraud", run_key="v") as run,
     ):
         run.log_validation(X_val=X[:2], y_val=y[:3])
-    statuses = {run.run_key: run.status for run in list_runs(monitor.store)}
+    statuses = {run.run_key: run.status for run in read(monitor.store, list_runs)}
     assert statuses == {"m": "failed", "s": "failed", "v": "failed"}
 
 
@@ -331,7 +332,7 @@ def test_an_unstorable_sampler_is_refused_by_resample_not_when_the_block_ends(
             run.log_validation(validation={"m" * 65: 0.5})
         run.resample(DuplicatingSampler(), X, y)  # the pipeline goes on with a storable sampler
         run.log_validation(validation=GOOD)
-    stored = find_run(monitor.store, "fraud", "nan-params")
+    stored = read(monitor.store, find_run, "fraud", "nan-params")
     assert stored is not None and stored.status == "succeeded"
     assert run_to_record(stored).metrics == {"validation": GOOD}
 
@@ -339,15 +340,15 @@ def test_an_unstorable_sampler_is_refused_by_resample_not_when_the_block_ends(
 def test_a_clock_stepping_back_during_training_does_not_fail_the_run(
     monitor: Monitor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import smote_monitor.tracking as tracking
+    import smote_monitor.tracking.run as tracking
 
     X, y = _data()
     with monitor.track_run(dataset="fraud", run_key="clock") as run:
         run.resample(DuplicatingSampler(), X, y)
-        started = find_run(monitor.store, "fraud", "clock")
+        started = read(monitor.store, find_run, "fraud", "clock")
         assert started is not None
         monkeypatch.setattr(tracking, "utcnow", lambda: started.started_at - timedelta(hours=1))
-    stored = find_run(monitor.store, "fraud", "clock")
+    stored = read(monitor.store, find_run, "fraud", "clock")
     assert stored is not None and stored.status == "succeeded"
     assert stored.finished_at is not None and stored.finished_at >= stored.started_at
 
@@ -357,7 +358,7 @@ def test_a_record_found_invalid_as_the_block_ends_is_stored_failed_not_raised(
 ) -> None:
     # Every value is checked where it is passed; should the finished record still be invalid
     # (here a leakage check gone wrong), the trained model must not be lost to an exception.
-    import smote_monitor.tracking as tracking
+    import smote_monitor.tracking.run as tracking
     from smote_monitor.records import LeakageResult
 
     broken = LeakageResult.model_construct(suspected=False, evidence={"share": float("nan")})
@@ -366,7 +367,7 @@ def test_a_record_found_invalid_as_the_block_ends_is_stored_failed_not_raised(
     with monitor.track_run(dataset="fraud", run_key="late") as run:
         run.resample(DuplicatingSampler(), X, y)
         run.log_validation(validation=GOOD, X_val=X[:50], y_val=y[:50])
-    stored = find_run(monitor.store, "fraud", "late")
+    stored = read(monitor.store, find_run, "fraud", "late")
     assert stored is not None and stored.status == "failed"
     assert stored.error == (
         "the run record could not be validated: leakage.evidence.share: got nan; "
@@ -396,7 +397,7 @@ def test_smote_core_reports_are_recorded_with_nested_params_and_provenance(
         sampler = SMOTETomek(smote=SMOTE(k_neighbors=3, random_state=0))
         _X_res, y_res = run.resample(sampler, X, y)
         run.log_validation(train={"f1": 0.9}, validation=GOOD)
-    stored = find_run(monitor.store, "fraud", "tomek")
+    stored = read(monitor.store, find_run, "fraud", "tomek")
     assert stored is not None
     record = run_to_record(stored)
     report = sampler.report_

@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Any
 from smote_monitor.config import DatasetConfig
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.records import TEXT_MAX
-from smote_monitor.store.evaluations import AUGMENTED, REAL
 
 if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: imported when a run is profiled
-    from smote_monitor.drift import FeatureProfile
+    from smote_monitor.drift.profile import FeatureProfile
 
 log = logging.getLogger(__name__)
+
+REAL = "real"
+AUGMENTED = "augmented"
+"""The two profile sets of a run: its real (pre-SMOTE) training rows and the augmented set."""
 
 Profiles = dict[str, dict[str, "FeatureProfile"]]
 

@@ -3,15 +3,14 @@
 :func:`production_batches` streams a window: each file is read ``batch_rows`` rows at a time
 (pyarrow's Parquet batch reader, pandas' chunked CSV parser), so memory stays flat however many
 rows the window holds. Every batch carries its file in ``batch.attrs["source"]`` for error
-messages. :func:`read_labels` and :func:`with_labels` join a separate labels file into those
-batches by id.
+messages.
 """
 
 from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -131,48 +130,3 @@ _READERS: dict[str, Callable[[Path, int], Iterator[pd.DataFrame]]] = {
     "csv": _csv_batches,
     "parquet": _parquet_batches,
 }
-
-
-def id_keys(ids: pd.Series) -> pd.Series:
-    """Ids as text, so that files typing them differently still join: ``5``, ``"5"`` and
-    ``5.0`` (an integer column pandas read as floats because of a gap) are all ``"5"``."""
-    import pandas as pd
-
-    if pd.api.types.is_float_dtype(ids.dtype):
-        whole = ids.dropna()
-        if (whole == whole.round()).all():
-            return ids.astype("Int64").astype(str)
-    return ids.astype(str)
-
-
-def read_labels(path: str | os.PathLike[str], id_column: str, target: str) -> pd.Series:
-    """A labels file (only its id and target columns) as one mapping of :func:`id_keys` to
-    label.
-
-    A label given twice counts once: the last one wins. Rows without an id are dropped.
-    """
-    import pandas as pd
-
-    parts = []
-    for batch in production_batches(path, columns=[id_column, target], field="labels"):
-        batch = batch[batch[id_column].notna()]
-        parts.append(pd.Series(batch[target].to_numpy(), index=id_keys(batch[id_column])))
-    labels = pd.concat(parts) if len(parts) > 1 else parts[0]
-    return labels[~labels.index.duplicated(keep="last")]
-
-
-def with_labels(
-    batches: Iterable[pd.DataFrame], labels: pd.Series, id_column: str, target: str
-) -> Iterator[pd.DataFrame]:
-    """Each batch with its target column replaced by the labels of its ids (NaN when none)."""
-    for batch in batches:
-        if id_column not in batch.columns:
-            raise InvalidInputError(
-                f"production.{id_column}",
-                batch.attrs.get(SOURCE),
-                "a column of every production file, to join --labels by id",
-            )
-        joined = batch.drop(columns=[target]) if target in batch.columns else batch.copy()
-        joined[target] = id_keys(batch[id_column]).map(labels).to_numpy()
-        joined.attrs.update(batch.attrs)
-        yield joined

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smote_monitor import jsonio
+from smote_monitor.drift.reference import Profiles, profiles_from_dict, profiles_to_dict
 from smote_monitor.errors import InvalidInputError, RunConflictError, StoreUnavailableError
-from smote_monitor.profiling import Profiles, profiles_from_dict, profiles_to_dict
 from smote_monitor.records import RunRecord, parse_run_record
 from smote_monitor.store import Store
-from smote_monitor.store.runs import save_run
+from smote_monitor.tracking.persist import persist_run
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Spool:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 record = parse_run_record(data.get("record"))
                 profiles = profiles_from_dict(data["profiles"]) if "profiles" in data else None
-                outcome = save_run(store, record, profiles)
+                outcome = persist_run(store, record, profiles)
             except FileNotFoundError:
                 continue  # another process replayed it first
             except StoreUnavailableError:

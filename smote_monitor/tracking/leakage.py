@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from smote_monitor.observation import class_counts, row_hashes
 from smote_monitor.records import LeakageResult
+from smote_monitor.tracking.resampling import class_counts, row_hashes
 
 MAX_EXAMPLES = 5
 MIN_BALANCE_DIFFERENCE = 0.05

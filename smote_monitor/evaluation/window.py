@@ -1,0 +1,232 @@
+"""One window of production rows evaluated now: drift of its features against the reference
+run's real training profiles and, for the rows that carry a label, confusion counts and SLIs per
+slice. Fed in batches so memory does not grow with the window; stored as one evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from smote_monitor.config import DatasetConfig, Settings
+from smote_monitor.drift import (
+    DatasetDrift,
+    FeatureProfile,
+    WindowAccumulator,
+    compute_drift,
+)
+from smote_monitor.drift.reference import REAL
+from smote_monitor.errors import InvalidInputError
+from smote_monitor.evaluation.reference import (
+    classes_of,
+    reference_profiles,
+    reference_slice_values,
+)
+from smote_monitor.records import utcnow
+from smote_monitor.slices import SliceCounts, SliceMetrics, count_batch, slice_metrics
+from smote_monitor.sources.files import SOURCE
+from smote_monitor.store import Store
+from smote_monitor.store.evaluations import PRODUCTION, add_evaluation
+from smote_monitor.store.models import Run
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 250_000
+"""Rows of an in-memory frame that :func:`evaluate_frame` feeds at once (views, not copies)."""
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    evaluation_id: int
+    dataset: str
+    window: str
+    reference_run_id: int
+    n_rows: int
+    n_labeled: int
+    drift: DatasetDrift
+    slices: list[SliceMetrics]
+    folded_rows: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "evaluation_id": self.evaluation_id,
+            "dataset": self.dataset,
+            "window": self.window,
+            "reference_run_id": self.reference_run_id,
+            "n_rows": self.n_rows,
+            "n_labeled": self.n_labeled,
+            "drift": _clean(self.drift.to_dict()),
+            "slices": [_clean(m.to_dict()) for m in self.slices],
+            "folded_rows": self.folded_rows,
+        }
+
+
+def _clean(value: Any) -> Any:
+    """NaN → None, so the JSON output is valid JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _batches(frame: Any, rows: int = BATCH_ROWS) -> Iterator[Any]:
+    for start in range(0, len(frame), rows):
+        yield frame.iloc[start : start + rows]
+
+
+class _Window:
+    """What an evaluation keeps of a window while its batches stream by: fixed-size
+    accumulators (feature profiles, confusion counts per slice) and row counts."""
+
+    def __init__(
+        self, dataset: str, config: DatasetConfig, run: Run, reference: dict[str, FeatureProfile]
+    ) -> None:
+        self.dataset = dataset
+        self.config = config
+        self.run = run
+        self.reference = reference
+        self.profiles = WindowAccumulator.for_reference(
+            reference, settings=config.drift.profile_settings()
+        )
+        self.counts = SliceCounts(
+            config.slices,
+            max_values=config.max_slice_values,
+            known_values=reference_slice_values(config, reference),
+        )
+        self.classes: tuple[Any, Any] | None = None
+        self.n_rows = 0
+        self.n_labeled = 0
+
+    def add(self, batch: Any) -> None:
+        """Check one batch and fold it into the accumulators."""
+        for name in self.reference:
+            if name not in batch.columns:
+                raise InvalidInputError(
+                    f"production.{name}",
+                    batch.attrs.get(SOURCE),
+                    f"a column of every production file (reference run {self.run.id} "
+                    f"profiled {len(self.reference)} features)",
+                )
+        # Slices are part of the dataset's contract, labelled or not: a window lacking one
+        # would otherwise pass until its first label arrives.
+        for name in self.config.slices:
+            if name not in batch.columns:
+                raise InvalidInputError(
+                    f"production.{name}",
+                    batch.attrs.get(SOURCE),
+                    f"a column of every production file (a slice column of dataset {self.dataset})",
+                )
+        # Feeding the batch itself (not batch[features]) spares a copy of every feature column.
+        self.profiles.update(batch)
+        self.n_rows += len(batch)
+        config = self.config
+        if config.target not in batch.columns:
+            return
+        labelled = batch[config.target].notna()
+        if not labelled.any():
+            return
+        if config.prediction not in batch.columns:
+            raise InvalidInputError(
+                "prediction",
+                config.prediction,
+                "a column of the production data (labelled "
+                "rows need the model's prediction to be scored)",
+            )
+        if self.classes is None:
+            self.classes = classes_of(config, list(self.run.class_counts_before))
+        rows = batch if labelled.all() else batch[labelled]
+        self.counts.apply(
+            count_batch(rows, config.slices, config.target, config.prediction, *self.classes)
+        )
+        self.n_labeled += len(rows)
+
+
+def evaluate_batches(
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    batches: Iterable[Any],
+    *,
+    window: str = "adhoc",
+    now: datetime | None = None,
+) -> WindowResult:
+    """Drift and slice SLIs of one window of production rows fed in batches, stored as one
+    evaluation.
+
+    Memory does not grow with the window: each batch (a DataFrame, e.g. from
+    :func:`smote_monitor.sources.production_batches`) is checked and folded into fixed-size
+    accumulators, then dropped. The store is written once, after the last batch.
+
+    Raises
+    ------
+    InvalidInputError
+        No succeeded run, or the newest one has no profiles; a reference feature or a configured
+        slice column (labelled rows or not) missing from a batch (naming its file when it came
+        from one); a label or prediction outside the two classes; no rows; a feature empty after
+        dropping NaN/inf. Nothing is stored then.
+    """
+    config = settings.dataset(dataset)
+    reference_run, reference = reference_profiles(store, dataset, REAL)
+    scored = _Window(dataset, config, reference_run, reference)
+    for batch in batches:
+        scored.add(batch)
+    if scored.n_rows == 0:
+        raise InvalidInputError("production", "0 rows", "at least one production row")
+    drift = compute_drift(reference, scored.profiles.profiles)
+    counts = scored.counts
+    slices = slice_metrics(counts, config.slo.min_slice_support) if scored.n_labeled else []
+    evaluated_at = now or utcnow()
+    with store.write() as session:
+        evaluation = add_evaluation(
+            session,
+            dataset=dataset,
+            kind=PRODUCTION,
+            window=window,
+            evaluated_at=evaluated_at,
+            reference_run_id=reference_run.id,
+            drift=drift,
+            kinds={name: profile.kind.value for name, profile in reference.items()},
+            slices=slices,
+            n_rows=scored.n_rows,
+            n_labeled=scored.n_labeled,
+        )
+        evaluation_id = evaluation.id
+    log.info(
+        "evaluated %s window %s: %d rows, drift share %.2f, %d labelled",
+        dataset,
+        window,
+        scored.n_rows,
+        drift.share,
+        scored.n_labeled,
+    )
+    return WindowResult(
+        evaluation_id,
+        dataset,
+        window,
+        reference_run.id,
+        scored.n_rows,
+        scored.n_labeled,
+        drift,
+        slices,
+        dict(counts.folded_rows),
+    )
+
+
+def evaluate_frame(
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    frame: Any,
+    *,
+    window: str = "adhoc",
+    now: datetime | None = None,
+) -> WindowResult:
+    """:func:`evaluate_batches` of a window already in memory (a DataFrame)."""
+    return evaluate_batches(store, settings, dataset, _batches(frame), window=window, now=now)

@@ -1,0 +1,1 @@
+"""The daemon, `smote-monitor serve`: service lifecycle, scheduler, HTTP API and /metrics."""

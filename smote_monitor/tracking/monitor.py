@@ -1,0 +1,153 @@
+"""``Monitor``: the handle training pipelines hold — ``track_run``, ``observe_run``, ``record``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from smote_monitor.config import Settings, load_settings, settings_for_url
+from smote_monitor.drift.reference import Profiles
+from smote_monitor.records import RunRecord, RunStatus, parse_finished_record
+from smote_monitor.store import Store
+from smote_monitor.store.runs import SaveOutcome
+from smote_monitor.tracking.gate import evaluate_gate
+from smote_monitor.tracking.persist import STORE_UNUSABLE, persist_run
+from smote_monitor.tracking.run import TrackedRun
+from smote_monitor.tracking.spool import ReplayResult, Spool
+
+log = logging.getLogger(__name__)
+
+
+class Monitor:
+    """Records SMOTE runs in the store.
+
+    Examples
+    --------
+    >>> mon = Monitor.from_url("sqlite:///smote-monitor.db")          # doctest: +SKIP
+    >>> with mon.track_run(dataset="fraud", run_key="2026-11-28") as run:  # doctest: +SKIP
+    ...     X_res, y_res = run.resample(SMOTE(random_state=0), X_train, y_train)
+    ...     run.log_validation(train={"f1": 0.95}, validation={"f1": 0.88, "recall": 0.83,
+    ...                        "precision": 0.74}, X_val=X_val, y_val=y_val)
+    """
+
+    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store if store is not None else Store(settings.database_url)
+        self.spool = Spool(settings.spool_dir)
+
+    @classmethod
+    def from_url(
+        cls,
+        database_url: str,
+        *,
+        spool_dir: str | os.PathLike[str] | None = None,
+        strict: bool | None = None,
+    ) -> Monitor:
+        """A monitor on the store at ``database_url`` with default SLOs.
+
+        ``strict=True`` raises :class:`StoreUnavailableError` (or ``SchemaOutdatedError``)
+        instead of spooling when the store is down (or its schema is behind). ``spool_dir`` and
+        ``strict`` default to the settings (``SMOTE_MONITOR_SPOOL_DIR``,
+        ``SMOTE_MONITOR_STRICT``).
+        """
+        settings = settings_for_url(database_url)
+        update: dict[str, Any] = {}
+        if strict is not None:
+            update["strict"] = strict
+        if spool_dir is not None:
+            update["spool_dir"] = os.fspath(spool_dir)
+        return cls(settings.model_copy(update=update))
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str]) -> Monitor:
+        return cls(load_settings(path))
+
+    def track_run(
+        self,
+        dataset: str,
+        run_key: str | None = None,
+        *,
+        tags: dict[str, str] | None = None,
+        code_version: str | None = None,
+        model_version: str | None = None,
+    ) -> TrackedRun:
+        """Open a run; see :class:`TrackedRun`. The same (dataset, run_key) is one run."""
+        return TrackedRun(self, dataset, run_key, tags or {}, code_version, model_version)
+
+    def observe_run(
+        self,
+        *,
+        dataset: str,
+        X_before: Any,
+        y_before: Any,
+        X_after: Any,
+        y_after: Any,
+        params: dict[str, Any] | None = None,
+        variant: str = "SMOTE",
+        run_key: str | None = None,
+        train: dict[str, float] | None = None,
+        validation: dict[str, float] | None = None,
+        X_val: Any = None,
+        y_val: Any = None,
+        tags: dict[str, str] | None = None,
+    ) -> RunRecord:
+        """Record a resampling done elsewhere (e.g. with imbalanced-learn) in one call.
+
+        Every argument is validated before the store is touched: bad input raises
+        :class:`InvalidInputError` and leaves no run behind (no ``running`` row, no ``failed``
+        run).
+        """
+        run = self.track_run(dataset, run_key, tags=tags)
+        run.observe(X_before, y_before, X_after, y_after, params=params or {}, variant=variant)
+        if any(value is not None for value in (train, validation, X_val, y_val)):
+            run.log_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
+        run._store(None)
+        assert run.record is not None
+        return run.record
+
+    def record(self, record: RunRecord | dict[str, Any]) -> SaveOutcome | None:
+        """Validate and store a complete run record (what ``smote-monitor record`` does).
+
+        The gate is evaluated against the dataset's SLOs unless the record carries one. Returns
+        None when the store was down and the record was spooled.
+        """
+        parsed = parse_finished_record(record)
+        if parsed.gate is None and parsed.status is RunStatus.SUCCEEDED:
+            parsed.gate = evaluate_gate(parsed, self.settings.dataset(parsed.dataset).slo)
+        return self.persist(parsed)
+
+    def persist(self, record: RunRecord, profiles: Profiles | None = None) -> SaveOutcome | None:
+        try:
+            outcome = persist_run(self.store, record, profiles)
+        except STORE_UNUSABLE as exc:
+            if self.settings.strict:
+                raise
+            path = self.spool.put(record, profiles)
+            log.warning(
+                "store unavailable (%s); run %s/%s spooled to %s, it will be stored on the next "
+                "successful write or by `smote-monitor spool replay`",
+                exc,
+                record.dataset,
+                record.run_key,
+                path,
+            )
+            return None
+        if self.spool.pending():
+            self.replay_spool()
+        return outcome
+
+    def replay_spool(self) -> ReplayResult:
+        result = self.spool.replay(self.store)
+        if result.stored or result.duplicates:
+            log.info("spool replay: %d stored, %d already stored", result.stored, result.duplicates)
+        return result
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
