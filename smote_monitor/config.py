@@ -23,17 +23,29 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from smote_monitor.errors import InvalidInputError, SmoteMonitorError
+from smote_monitor.slices.limits import (
+    DEFAULT_MAX_SLICE_VALUES,
+    DEFAULT_MIN_SLICE_SUPPORT,
+    MAX_SLICE_VALUES_RANGE,
+    MIN_SLICE_SUPPORT_LOWEST,
+)
 
 if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: keep it off the CLI's start-up path
     from smote_monitor.drift import ProfileSettings
 
 ENV_PREFIX = "SMOTE_MONITOR_"
+CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
+DEFAULT_CONFIG_PATH = Path("smote-monitor.yaml")
 DEFAULT_DATABASE_URL = "sqlite:///smote-monitor.db"
+DATABASE_URL_EXPECTED = (
+    f"an SQLAlchemy URL of a supported backend, such as {DEFAULT_DATABASE_URL} or "
+    "postgresql+psycopg://user@host/db"
+)
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 DEFAULT_LISTEN = "127.0.0.1:9464"
 
 DATASET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -59,6 +71,37 @@ def _check_duration(text: str) -> str:
 
 
 Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
+def check_database_url(url: Any) -> str:
+    """The one check of a store URL, for the config, ``--database-url`` and ``Store(url)``.
+
+    Raises
+    ------
+    InvalidInputError
+        Not text, not an SQLAlchemy URL, or a backend smote-monitor does not support.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not isinstance(url, str):
+        raise InvalidInputError("database_url", url, DATABASE_URL_EXPECTED)
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise InvalidInputError("database_url", url, DATABASE_URL_EXPECTED) from None
+    if backend not in SUPPORTED_BACKENDS:
+        raise InvalidInputError("database_url", url, DATABASE_URL_EXPECTED)
+    return url
+
+
+def _database_url(url: str) -> str:
+    try:
+        return check_database_url(url)
+    except InvalidInputError as exc:
+        raise ValueError(f"got {url!r}; expected {exc.expected}") from None
+
+
 Ratio = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
@@ -75,7 +118,9 @@ class SLOConfig(_Strict):
     validation_gap_max: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 0.05
     synthetic_ratio: tuple[Ratio, Ratio] = (0.1, 0.5)
     retrain_success: Ratio = 0.95
-    min_slice_support: Annotated[int, Field(ge=1)] = 30
+    min_slice_support: Annotated[int, Field(ge=MIN_SLICE_SUPPORT_LOWEST)] = (
+        DEFAULT_MIN_SLICE_SUPPORT
+    )
 
     @field_validator("synthetic_ratio")
     @classmethod
@@ -157,7 +202,9 @@ class DatasetConfig(_Strict):
     label_lookback: Duration = "7d"
     # Distinct values per slice column with a series of their own; more fold into "other". The
     # most common training values of a profiled categorical slice column, else first come.
-    max_slice_values: Annotated[int, Field(ge=1, le=10_000)] = 50
+    max_slice_values: Annotated[
+        int, Field(ge=MAX_SLICE_VALUES_RANGE[0], le=MAX_SLICE_VALUES_RANGE[1])
+    ] = DEFAULT_MAX_SLICE_VALUES
     drift: DriftConfig = Field(default_factory=DriftConfig)
     slo: SLOConfig = Field(default_factory=SLOConfig)
 
@@ -179,7 +226,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: Annotated[str, AfterValidator(_database_url)] = DEFAULT_DATABASE_URL
     listen: Annotated[str, AfterValidator(_check_listen)] = DEFAULT_LISTEN
     auth_token_env: str = "SMOTE_MONITOR_TOKEN"
     spool_dir: Path = Path("smote-monitor-spool")
@@ -193,15 +240,6 @@ class Settings(BaseSettings):
             if not DATASET_NAME_PATTERN.match(name):
                 raise ValueError(f"dataset name {name!r}: expected {DATASET_NAME_EXPECTED}")
         return value
-
-    @model_validator(mode="after")
-    def _database_url(self) -> Settings:
-        if "://" not in self.database_url:
-            raise ValueError(
-                f"database_url: expected an SQLAlchemy URL such as {DEFAULT_DATABASE_URL} or "
-                f"postgresql+psycopg://user@host/db; got {self.database_url!r}"
-            )
-        return self
 
     @classmethod
     def settings_customise_sources(
@@ -379,11 +417,27 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise ConfigError(_format_errors(exc, source)) from None
 
 
-def settings_for_url(database_url: str) -> Settings:
-    """Settings for an explicit store URL: the environment cannot redirect an explicit URL."""
-    if not isinstance(database_url, str) or "://" not in database_url:
-        raise ConfigError(
-            f"database_url: got {database_url!r}; expected an SQLAlchemy URL such as "
-            f"{DEFAULT_DATABASE_URL} or postgresql+psycopg://user@host/db"
-        )
-    return load_settings().model_copy(update={"database_url": database_url})
+def resolve_settings(
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    database_url: str | None = None,
+    discover: bool = True,
+) -> Settings:
+    """The settings every command and ``Monitor`` use: one path for all of them.
+
+    The file is ``config_path`` when given, else (with ``discover``) ``./smote-monitor.yaml``
+    when it exists, else none (environment and defaults only). An explicit ``database_url``
+    (``--database-url``, ``Monitor.from_url``) wins over the file and the environment: a URL the
+    caller named is the store it meant.
+    """
+    path = config_path
+    if path is None and discover and DEFAULT_CONFIG_PATH.is_file():
+        path = DEFAULT_CONFIG_PATH
+    settings = load_settings(path)
+    if database_url is not None:
+        try:
+            checked = check_database_url(database_url)
+        except InvalidInputError as exc:
+            raise ConfigError(str(exc)) from None
+        settings = settings.model_copy(update={"database_url": checked})
+    return settings

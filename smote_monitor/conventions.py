@@ -35,9 +35,20 @@ LABEL_REASON = "reason"
 
 # Values some labels take.
 SLICE_ALL = "all"
+"""The slice of every row."""
 SLICE_OTHER = "other"
-RUN_OUTCOMES = ("passed", "gate_failed", "error")
+"""The fold bucket: a slice column's values beyond its own slices (``column=other``)."""
+
+OUTCOME_PASSED = "passed"
+OUTCOME_GATE_FAILED = "gate_failed"
+OUTCOME_ERROR = "error"
+OUTCOME_RUNNING = "running"
+RUN_OUTCOMES = (OUTCOME_PASSED, OUTCOME_GATE_FAILED, OUTCOME_ERROR)
+"""How a finished run ended (``smote_runs_total{outcome}``); ``running`` while it is open."""
 CONFUSION_OUTCOMES = ("tp", "fp", "tn", "fn")
+"""``smote_slice_predictions_total{outcome}``: the minority class is the positive class."""
+SPLITS = ("train", "validation", "test")
+"""``smote_run_validation_metric{split}``: the splits a run logs metrics for."""
 
 
 @dataclass(frozen=True, slots=True)

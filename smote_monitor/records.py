@@ -27,6 +27,7 @@ from pydantic import (
 
 from smote_monitor import jsonio
 from smote_monitor.config import DATASET_NAME_EXPECTED, DATASET_NAME_PATTERN
+from smote_monitor.conventions import SPLITS
 from smote_monitor.errors import InvalidInputError
 
 
@@ -51,7 +52,6 @@ KNOWN_VARIANTS: tuple[str, ...] = (
     # Any other object with fit_resample; its class is kept in params["sampler_class"].
     "custom",
 )
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
 # The store's column sizes (store/models.py); a test stores a value at each limit.
 RUN_KEY_MAX = 128
 METRIC_NAME_MAX = 64

@@ -2,7 +2,7 @@
 
 The store keeps profiles, never raw training rows, so a report's training side is rebuilt from
 them: :func:`profiles_to_frame` turns each feature's profile back into a column with the same
-marginal distribution, and :func:`render_report` hands both sides to Evidently's
+marginal distribution, and :func:`run_report` hands both sides to Evidently's
 ``DataDriftPreset``. Only per-feature marginals are meaningful in such a frame (rows are not
 real rows), which is all the preset compares.
 
@@ -139,29 +139,6 @@ def column_kinds(profiles: Mapping[str, FeatureProfile]) -> tuple[list[str], lis
     numerical = [n for n, p in profiles.items() if p.kind is ColumnKind.NUMERIC]
     categorical = [n for n, p in profiles.items() if p.kind is ColumnKind.CATEGORICAL]
     return numerical, categorical
-
-
-def render_report(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
-    *,
-    numerical: Sequence[str],
-    categorical: Sequence[str],
-    title: str,
-    output: Path,
-) -> Path:
-    """Write Evidently's ``DataDriftPreset`` HTML report of ``current`` against ``reference``.
-
-    See :func:`run_report` for the parameters; this returns only the path written.
-    """
-    return run_report(
-        reference,
-        current,
-        numerical=numerical,
-        categorical=categorical,
-        title=title,
-        output=output,
-    ).path
 
 
 def run_report(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging.config
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from smote_monitor import jsonio
-from smote_monitor.config import ConfigError, Settings, load_settings
-
-DEFAULT_CONFIG = Path("smote-monitor.yaml")
-CONFIG_ENV = "SMOTE_MONITOR_CONFIG"
+from smote_monitor.config import ConfigError, Settings, resolve_settings
 
 # Exit codes, named so scripts and the tests agree on them.
 EXIT_OK = 0
@@ -38,13 +34,7 @@ class CLIState:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            path = self.config_path
-            if path is None and DEFAULT_CONFIG.is_file():
-                path = DEFAULT_CONFIG
-            settings = load_settings(path)
-            if self.database_url is not None:
-                settings = settings.model_copy(update={"database_url": self.database_url})
-            self._settings = settings
+            self._settings = resolve_settings(self.config_path, database_url=self.database_url)
         return self._settings
 
 
@@ -106,8 +96,3 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, StoreUnavailableError):
         return EXIT_STORE_DOWN
     return EXIT_FAILURE
-
-
-def env_config_path() -> Path | None:
-    value = os.environ.get(CONFIG_ENV)
-    return Path(value) if value else None

@@ -11,12 +11,12 @@ import typer
 from smote_monitor._version import __version__
 from smote_monitor.cli import demo, evaluate, record, report, runs, store
 from smote_monitor.cli._context import (
-    CONFIG_ENV,
     CLIState,
     configure_logging,
     exit_code_for,
     print_error,
 )
+from smote_monitor.config import CONFIG_ENV
 from smote_monitor.errors import SmoteMonitorError
 
 

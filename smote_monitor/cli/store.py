@@ -19,7 +19,7 @@ from smote_monitor.cli._context import (
     print_plain,
     state,
 )
-from smote_monitor.config import load_settings
+from smote_monitor.config import resolve_settings
 from smote_monitor.errors import SmoteMonitorError
 from smote_monitor.store import Store
 from smote_monitor.tracking.spool import Spool
@@ -52,9 +52,7 @@ def init(
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(example_config_text())
-        settings = load_settings(draft)
-        if state(ctx).database_url is not None:
-            settings = settings.model_copy(update={"database_url": state(ctx).database_url})
+        settings = resolve_settings(draft, database_url=state(ctx).database_url)
         status = Store(settings.database_url).upgrade()
         os.replace(draft, path)
     except SmoteMonitorError as exc:

@@ -78,18 +78,32 @@ class DatasetDrift:
         }
 
 
-def _method_for(reference: FeatureProfile, method: str) -> Method:
-    """The table entry of ``method``, checked against the feature's kind."""
-    name = reference.name
+def _method_for(
+    reference: FeatureProfile, current: FeatureProfile | None, method: str, field: str
+) -> Method:
+    """The table entry of ``method``, checked against the feature's kind and profile mode.
+
+    ``field`` is the caller's name for the choice (``method`` of :func:`feature_drift`,
+    ``methods.<feature>`` of :func:`compute_drift`), so the message names what was passed.
+    """
     spec = METHODS.get(method)
     if spec is None:
-        raise InvalidInputError(f"methods.{name}", method, f"one of {', '.join(METHODS)}")
+        raise InvalidInputError(field, method, f"one of {', '.join(METHODS)}")
     if not spec.accepts(reference.kind):
         accepted = ", ".join(kind.value for kind in spec.kinds)
         raise InvalidInputError(
-            f"methods.{name}",
+            field,
             method,
             f"a method for {reference.kind.value} features ({method} accepts {accepted})",
+        )
+    sketched = reference.mode == "sketch" or (current is not None and current.mode == "sketch")
+    if spec.needs_counts and sketched:
+        raise InvalidInputError(
+            field,
+            method,
+            f"a method that works on summarised numeric data "
+            f"({', '.join(n for n, m in METHODS.items() if not m.needs_counts)}): this feature "
+            "has more distinct values than the exact cap",
         )
     return spec
 
@@ -130,7 +144,7 @@ def feature_drift(
             f"current.{current.name}", current.kind.value, f"a {reference.kind.value} {name}"
         )
     chosen = method if method is not None else choose_method(reference, current)
-    spec = _method_for(reference, chosen)
+    spec = _method_for(reference, current, chosen, "method")
     limit = spec.threshold if threshold is None else float(threshold)
     value, mode = spec.compute(reference, current)
     return DriftResult(
@@ -186,7 +200,7 @@ def compute_drift(
                     f"{field}.{name}", name, f"a profiled feature ({len(reference)} profiled)"
                 )
     for name, value in (methods or {}).items():
-        _method_for(reference[name], value)
+        _method_for(reference[name], current.get(name), value, f"methods.{name}")
     for name in reference:
         if name not in current:
             raise InvalidInputError(f"current.{name}", None, "a profile of this reference feature")

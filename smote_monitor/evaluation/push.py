@@ -47,7 +47,6 @@ def ingest(
     predictions: Any = None,
     labels: Any = None,
     now: datetime | None = None,
-    class_keys: list[str] | None = None,
 ) -> IngestResult:
     """Join pushed predictions and labels by id into the dataset's stored counts.
 
@@ -61,9 +60,8 @@ def ingest(
             f"datasets.{dataset}.id_column", None, "the id column that joins labels to predictions"
         )
     clock = (now or datetime.now(UTC)).timestamp()
-    if class_keys is None:
-        reference_run = latest_reference_run(store, dataset)
-        class_keys = list(reference_run.class_counts_before) if reference_run else []
+    reference_run = latest_reference_run(store, dataset)
+    class_keys = list(reference_run.class_counts_before) if reference_run else []
     positive, negative = classes_of(config, class_keys)
     preds: list[Prediction] = []
     if predictions is not None:

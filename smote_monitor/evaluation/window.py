@@ -28,15 +28,12 @@ from smote_monitor.evaluation.reference import (
 )
 from smote_monitor.records import utcnow
 from smote_monitor.slices import SliceCounts, SliceMetrics, count_batch, slice_metrics
-from smote_monitor.sources.files import SOURCE
+from smote_monitor.sources.files import DEFAULT_BATCH_ROWS, SOURCE
 from smote_monitor.store import Store
 from smote_monitor.store.evaluations import PRODUCTION, add_evaluation
 from smote_monitor.store.models import Run
 
 log = logging.getLogger(__name__)
-
-BATCH_ROWS = 250_000
-"""Rows of an in-memory frame that :func:`evaluate_frame` feeds at once (views, not copies)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _batches(frame: Any, rows: int = BATCH_ROWS) -> Iterator[Any]:
+def _batches(frame: Any, rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Any]:
     for start in range(0, len(frame), rows):
         yield frame.iloc[start : start + rows]
 

@@ -1,29 +1,59 @@
-"""Per-slice minority-class SLIs: confusion counts, Wilson intervals, the late-label join."""
+"""Per-slice minority-class SLIs: confusion counts, Wilson intervals, the late-label join.
 
-from smote_monitor.slices.counts import (
-    ALL,
-    OTHER,
-    Confusion,
-    OutcomeDelta,
-    SliceCounts,
-    count_batch,
-    outcomes,
-    slice_label,
-)
-from smote_monitor.slices.join import Counted, JoinState, JoinStats, Label, Prediction, join_labels
-from smote_monitor.slices.metrics import (
-    DEFAULT_MIN_SLICE_SUPPORT,
-    Rate,
-    SliceMetrics,
-    metrics_of,
-    slice_metrics,
-)
-from smote_monitor.slices.wilson import Z_95, wilson_interval
+Names load on first use (the counts need pandas): the config imports the slice settings'
+bounds from :mod:`smote_monitor.slices.limits` without paying for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from smote_monitor.slices.counts import (
+        Confusion,
+        OutcomeDelta,
+        SliceCounts,
+        count_batch,
+        outcomes,
+        slice_label,
+    )
+    from smote_monitor.slices.join import (
+        Counted,
+        JoinState,
+        JoinStats,
+        Label,
+        Prediction,
+        join_labels,
+    )
+    from smote_monitor.slices.limits import DEFAULT_MIN_SLICE_SUPPORT
+    from smote_monitor.slices.metrics import Rate, SliceMetrics, metrics_of, slice_metrics
+    from smote_monitor.slices.wilson import Z_95, wilson_interval
+
+_HOME = {
+    "Confusion": "counts",
+    "OutcomeDelta": "counts",
+    "SliceCounts": "counts",
+    "count_batch": "counts",
+    "outcomes": "counts",
+    "slice_label": "counts",
+    "Counted": "join",
+    "JoinState": "join",
+    "JoinStats": "join",
+    "Label": "join",
+    "Prediction": "join",
+    "join_labels": "join",
+    "Rate": "metrics",
+    "SliceMetrics": "metrics",
+    "metrics_of": "metrics",
+    "slice_metrics": "metrics",
+    "DEFAULT_MIN_SLICE_SUPPORT": "limits",
+    "Z_95": "wilson",
+    "wilson_interval": "wilson",
+}
 
 __all__ = [
-    "ALL",
     "DEFAULT_MIN_SLICE_SUPPORT",
-    "OTHER",
     "Z_95",
     "Confusion",
     "Counted",
@@ -43,3 +73,10 @@ __all__ = [
     "slice_metrics",
     "wilson_interval",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -14,13 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smote_monitor.conventions import SLICE_ALL, SLICE_OTHER
 from smote_monitor.errors import InvalidInputError
-
-ALL = "all"
-OTHER = "other"
-OUTCOMES = ("tp", "fp", "tn", "fn")
-#: Default number of distinct values per slice column kept as their own slice.
-DEFAULT_MAX_VALUES = 50
+from smote_monitor.slices.limits import DEFAULT_MAX_SLICE_VALUES, check_max_slice_values
 
 
 def slice_label(column: str, value: Any) -> str:
@@ -103,7 +99,7 @@ class SliceCounts:
     """
 
     columns: Sequence[str]
-    max_values: int = DEFAULT_MAX_VALUES
+    max_values: int = DEFAULT_MAX_SLICE_VALUES
     counts: dict[str, Confusion] = field(default_factory=dict)
     values: dict[str, set[str]] = field(default_factory=dict)
     folded_rows: dict[str, int] = field(default_factory=dict)
@@ -111,14 +107,9 @@ class SliceCounts:
     fixed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.max_values, bool)
-            or not isinstance(self.max_values, int)
-            or self.max_values < 1
-        ):
-            raise InvalidInputError("max_values", self.max_values, "an int >= 1")
+        check_max_slice_values(self.max_values, "max_values")
         self.columns = list(self.columns)
-        self.counts.setdefault(ALL, Confusion())
+        self.counts.setdefault(SLICE_ALL, Confusion())
         for column in self.known_values or {}:
             if column not in self.columns:
                 raise InvalidInputError(
@@ -149,12 +140,12 @@ class SliceCounts:
         if column not in self.fixed and len(known) < self.max_values:
             known.add(text)
             return slice_label(column, text)
-        return slice_label(column, OTHER)
+        return slice_label(column, SLICE_OTHER)
 
     def apply(self, deltas: Iterable[OutcomeDelta]) -> None:
         """Add a sequence of count changes (from :func:`count_batch` or the label join)."""
         for delta in deltas:
-            self.counts[ALL].bump(delta.outcome, delta.change)
+            self.counts[SLICE_ALL].bump(delta.outcome, delta.change)
             given = dict(delta.slices)
             for column in self.columns:
                 if column not in given:
@@ -162,7 +153,7 @@ class SliceCounts:
                         f"slices.{column}", None, "a value for every slice column"
                     )
                 label = self._label(column, given[column])
-                if label.endswith(f"={OTHER}") and str(given[column]) != OTHER:
+                if label.endswith(f"={SLICE_OTHER}") and str(given[column]) != SLICE_OTHER:
                     self.folded_rows[column] += delta.change
                 self.counts.setdefault(label, Confusion()).bump(delta.outcome, delta.change)
 
@@ -184,16 +175,18 @@ class SliceCounts:
         out = SliceCounts(
             self.columns, self.max_values, known_values={c: self.values[c] for c in self.fixed}
         )
-        out.counts[ALL].add(self.counts[ALL])
-        out.counts[ALL].add(other.counts[ALL])
+        out.counts[SLICE_ALL].add(self.counts[SLICE_ALL])
+        out.counts[SLICE_ALL].add(other.counts[SLICE_ALL])
         for column in self.columns:
             merged: dict[str, Confusion] = {}
             for source in (self, other):
-                for value in source.values[column] | {OTHER}:
+                for value in source.values[column] | {SLICE_OTHER}:
                     label = slice_label(column, value)
                     if label in source.counts:
                         merged.setdefault(value, Confusion()).add(source.counts[label])
-            own = sorted((v for v in merged if v != OTHER), key=lambda v: (-merged[v].total, v))
+            own = sorted(
+                (v for v in merged if v != SLICE_OTHER), key=lambda v: (-merged[v].total, v)
+            )
             keep, fold = own[: self.max_values], own[self.max_values :]
             if column in self.fixed:
                 keep, fold = [v for v in own if v in self.values[column]], []
@@ -201,12 +194,12 @@ class SliceCounts:
             out.folded_rows[column] = self.folded_rows[column] + other.folded_rows[column]
             for value in keep:
                 out.counts[slice_label(column, value)] = merged[value]
-            rest = merged.get(OTHER, Confusion())
+            rest = merged.get(SLICE_OTHER, Confusion())
             for value in fold:
                 rest.add(merged[value])
                 out.folded_rows[column] += merged[value].total
-            if rest.total or OTHER in merged or fold:
-                out.counts[slice_label(column, OTHER)] = rest
+            if rest.total or SLICE_OTHER in merged or fold:
+                out.counts[slice_label(column, SLICE_OTHER)] = rest
         return out
 
     def to_dict(self) -> dict[str, Any]:

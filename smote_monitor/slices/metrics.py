@@ -6,12 +6,11 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from smote_monitor.conventions import CONFUSION_OUTCOMES, SLICE_ALL
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.slices.counts import Confusion, SliceCounts
+from smote_monitor.slices.limits import DEFAULT_MIN_SLICE_SUPPORT, check_min_slice_support
 from smote_monitor.slices.wilson import Z_95, wilson_interval
-
-#: The SLO default: below this many labelled minority rows a slice is too noisy to alert on.
-DEFAULT_MIN_SLICE_SUPPORT = 30
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def _rate(successes: int, trials: int, z: float) -> Rate:
 
 def metrics_of(label: str, c: Confusion, min_slice_support: int, z: float = Z_95) -> SliceMetrics:
     """SLIs of one slice's counts."""
-    for name in ("tp", "fp", "tn", "fn"):
+    for name in CONFUSION_OUTCOMES:
         if getattr(c, name) < 0:
             raise InvalidInputError(f"counts.{label}.{name}", getattr(c, name), "a count >= 0")
     return SliceMetrics(
@@ -106,13 +105,8 @@ def slice_metrics(
     -------
     list of SliceMetrics
     """
-    if (
-        isinstance(min_slice_support, bool)
-        or not isinstance(min_slice_support, int)
-        or min_slice_support < 0
-    ):
-        raise InvalidInputError("min_slice_support", min_slice_support, "an int >= 0")
-    labels = sorted(counts.counts, key=lambda s: (s != "all", s))
+    check_min_slice_support(min_slice_support, "min_slice_support")
+    labels = sorted(counts.counts, key=lambda s: (s != SLICE_ALL, s))
     return [metrics_of(label, counts.counts[label], min_slice_support, z) for label in labels]
 
 

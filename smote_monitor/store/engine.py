@@ -9,11 +9,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from smote_monitor import jsonio
-from smote_monitor.errors import InvalidInputError
+from smote_monitor.config import check_database_url
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +32,7 @@ def create_store_engine(url: str) -> Engine:
     timeout so a training job learns quickly that the store is down, and pre-ping. Both write JSON
     columns with :func:`smote_monitor.jsonio.dumps` (no NaN).
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise InvalidInputError(
-            "database_url", url, "an SQLAlchemy URL such as sqlite:///smote-monitor.db"
-        ) from None
+    parsed = make_url(check_database_url(url))
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database)
@@ -53,9 +47,7 @@ def create_store_engine(url: str) -> Engine:
             connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS},
             json_serializer=jsonio.dumps,
         )
-    raise InvalidInputError(
-        "database_url", url, "a sqlite:/// or postgresql+psycopg:// URL (the supported backends)"
-    )
+    raise AssertionError(f"check_database_url admitted backend {backend!r}")
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:

@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from smote_monitor.config import Settings, load_settings, settings_for_url
+from smote_monitor.config import Settings, load_settings, resolve_settings
 from smote_monitor.drift.reference import Profiles
 from smote_monitor.records import RunRecord, RunStatus, parse_finished_record
 from smote_monitor.store import Store
@@ -51,7 +51,7 @@ class Monitor:
         ``strict`` default to the settings (``SMOTE_MONITOR_SPOOL_DIR``,
         ``SMOTE_MONITOR_STRICT``).
         """
-        settings = settings_for_url(database_url)
+        settings = resolve_settings(database_url=database_url, discover=False)
         update: dict[str, Any] = {}
         if strict is not None:
             update["strict"] = strict

@@ -226,5 +226,8 @@ def test_a_count_method_on_a_sketched_feature_names_the_methods_that_work(method
     with pytest.raises(InvalidInputError) as info:
         feature_drift(sketch_ref, sketch_cur, method)
     message = str(info.value)
-    assert message.startswith(f"methods.x: got '{method}'; expected a method that works on")
+    # feature_drift's parameter is `method`; compute_drift's is `methods`, keyed by feature.
+    assert message.startswith(f"method: got '{method}'; expected a method that works on")
     assert "(ks, wasserstein, psi, jensenshannon, kl_div, hellinger)" in message
+    with pytest.raises(InvalidInputError, match=rf"^methods\.x: got '{method}'; expected a met"):
+        compute_drift({"x": sketch_ref}, {"x": sketch_cur}, methods={"x": method})

@@ -16,7 +16,7 @@ from smote_monitor.config import (
     SQLSource,
     duration_seconds,
     load_settings,
-    settings_for_url,
+    resolve_settings,
 )
 
 
@@ -97,7 +97,10 @@ def test_an_explicit_url_is_not_redirected_by_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SMOTE_MONITOR_DATABASE_URL", "sqlite:///from-env.db")
-    assert settings_for_url("sqlite:///explicit.db").database_url == "sqlite:///explicit.db"
+    assert (
+        resolve_settings(database_url="sqlite:///explicit.db", discover=False).database_url
+        == "sqlite:///explicit.db"
+    )
 
 
 @pytest.mark.parametrize(
