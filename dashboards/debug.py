@@ -168,6 +168,6 @@ def build(slo: SLOConfig | None = None) -> models.Dashboard:
             minimum=0,
             width=8,
         ),
-        panels.latest_run_table(width=24),
+        panels.recent_runs_table(width=24),
     )
     return panels.finish(board)

@@ -65,7 +65,7 @@ def build(slo: SLOConfig | None = None) -> models.Dashboard:
             f"Share of the recall error budget (1 - {slo.minority_recall:g} of minority events "
             "may be missed) left over the dashboard's time range, from the labelled "
             "prediction counters. Below 0: the SLO is breached over the range.",
-            Query(queries.error_budget_left(slo.minority_recall)),
+            Query(queries.error_budget_left(slo.minority_recall), instant=True),
             unit=units.PercentUnit,
             thresholds=panels.steps(BAD, (0, WARN), (BUDGET_LOW, OK)),
         ),
@@ -83,7 +83,7 @@ def build(slo: SLOConfig | None = None) -> models.Dashboard:
             "Retrain success",
             f"Share of SMOTE runs over the time range that passed their release gate; SLO "
             f"{slo.retrain_success:g}.",
-            Query(retrain_success_ratio()),
+            Query(retrain_success_ratio(), instant=True),
             unit=units.PercentUnit,
             thresholds=panels.at_least(slo.retrain_success),
         ),

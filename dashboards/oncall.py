@@ -142,7 +142,7 @@ def build(slo: SLOConfig | None = None) -> models.Dashboard:
                 width=24,
             )
         )
-        .with_panel(panels.latest_run_table())
+        .with_panel(panels.recent_runs_table())
         .with_panel(
             panels.timeseries_panel(
                 "SMOTE runs by outcome",

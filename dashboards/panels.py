@@ -267,12 +267,16 @@ def run_report_link() -> builders.DashboardLink:
     )
 
 
-def latest_run_table(*, width: int = 12) -> table.Panel:
-    """The dataset's latest run (id, variant), each row linking to its report."""
+def recent_runs_table(*, width: int = 12) -> table.Panel:
+    """Every run that was the dataset's latest during the time range (``smote_run_info`` names
+    only the latest run, so its values over the range are the recent runs), each row linking to
+    its report."""
+    recent = f"max_over_time({queries.by_dataset(RUN_INFO)}[{queries.RANGE}])"
     return table_panel(
-        "Latest SMOTE run",
-        "The latest finished run of the dataset; click a cell for its HTML report.",
-        [Query(queries.by_dataset(RUN_INFO), instant=True, table=True)],
+        "Recent SMOTE runs",
+        "Runs finished during the time range (run id, variant); click a row for the run's "
+        "HTML report, served by smote-monitor.",
+        [Query(recent, instant=True, table=True)],
         transformations=[
             transformation(
                 "organize",
@@ -280,11 +284,12 @@ def latest_run_table(*, width: int = 12) -> table.Panel:
                     "excludeByName": {"Time": True, "Value": True, "__name__": True},
                     "indexByName": {LABEL_DATASET: 0, LABEL_RUN_ID: 1, LABEL_VARIANT: 2},
                 },
-            )
+            ),
+            transformation("sortBy", {"sort": [{"field": LABEL_RUN_ID, "desc": True}]}),
         ],
         links=[run_report_link()],
         width=width,
-        height=5,
+        height=6,
     )
 
 
