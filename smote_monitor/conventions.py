@@ -228,3 +228,10 @@ CATALOG: tuple[MetricSpec, ...] = tuple(
 """Every metric family, in declaration order."""
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOG}
+
+# --- Dashboard uids ----------------------------------------------------------------------------
+# Fixed so links, bookmarks and provisioning survive a re-render; dashboards/ builds one of each.
+DASHBOARD_EXECUTIVE_UID = "smote-executive"
+DASHBOARD_ONCALL_UID = "smote-oncall"
+DASHBOARD_DEBUG_UID = "smote-debug"
+DASHBOARD_UIDS = (DASHBOARD_EXECUTIVE_UID, DASHBOARD_ONCALL_UID, DASHBOARD_DEBUG_UID)
