@@ -13,7 +13,9 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -235,19 +237,157 @@ class SliceResultRow(Base):
     false_positive_rate_upper: Mapped[float | None] = mapped_column(Float)
 
 
-class SliceState(Base):
-    """Per-dataset state of the late-label join and the cumulative confusion counts.
+ID_MAX = 200
+"""Longest prediction id (as text) the late-label join keeps."""
+VALUE_MAX = 200
+"""Longest class or slice value (as text) kept per prediction."""
 
-    Written in the same transaction as the deltas they produce, so a crash can neither double-count
-    nor lose a label (migration 0003).
+
+class PendingPrediction(Base):
+    """A labelled-or-not production prediction within the label lookback (migration 0005).
+
+    One row per (dataset, prediction id): a push writes only its own rows, and a label finds
+    its prediction by the unique key. ``outcome`` is what was counted once labelled, so a
+    corrected label is counted under its new outcome; rows expire in bulk by ``ts``.
     """
 
-    __tablename__ = "slice_states"
+    __tablename__ = "pending_predictions"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "key", name="uq_pending_predictions_key"),
+        Index("ix_pending_predictions_dataset_ts", "dataset_id", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    key: Mapped[str] = mapped_column(String(ID_MAX))
+    ts: Mapped[float] = mapped_column(Float)  # Unix seconds of the prediction
+    prediction: Mapped[str] = mapped_column(String(VALUE_MAX))
+    slices: Mapped[list[Any]]  # the slice values, in the config's slice-column order
+    outcome: Mapped[str | None] = mapped_column(String(2))
+    label: Mapped[str | None] = mapped_column(String(VALUE_MAX))
+
+
+class EarlyLabel(Base):
+    """A label that arrived before its prediction; it waits for it up to the lookback."""
+
+    __tablename__ = "early_labels"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "key", name="uq_early_labels_key"),
+        Index("ix_early_labels_dataset_ts", "dataset_id", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    key: Mapped[str] = mapped_column(String(ID_MAX))
+    ts: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(VALUE_MAX))
+
+
+class StagedBatch(Base):
+    """Feature columns of accepted predictions waiting to be folded into their time buckets.
+
+    A push stays O(batch): it appends one row here; the evaluation job folds the staged rows
+    into the buckets' drift profiles and deletes them in one transaction.
+    """
+
+    __tablename__ = "staged_batches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), unique=True)
-    join_state: Mapped[dict[str, Any]]
-    counts: Mapped[dict[str, Any]]
-    n_predictions: Mapped[int] = mapped_column(BigInteger, default=0)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # Arrow IPC stream: ts + features
+    created_at: Mapped[datetime]
+
+
+class WindowBucket(Base):
+    """Mergeable accumulators of one time bucket of a dataset's production rows.
+
+    ``profiles`` (drift, against the reference run ``reference_run_id``) and ``slice_counts``
+    (labelled predictions made in the bucket) merge into any rolling window the buckets cover.
+    """
+
+    __tablename__ = "window_buckets"
+    __table_args__ = (UniqueConstraint("dataset_id", "start", name="uq_window_buckets_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    start: Mapped[float] = mapped_column(Float)  # Unix seconds
+    width: Mapped[int] = mapped_column(Integer)  # seconds
+    reference_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL")
+    )
+    n_rows: Mapped[int] = mapped_column(BigInteger, default=0)
     n_labeled: Mapped[int] = mapped_column(BigInteger, default=0)
+    profiles: Mapped[dict[str, Any] | None]
+    slice_counts: Mapped[dict[str, Any] | None]
+
+
+class Counter(Base):
+    """A monotonic total exported as a Prometheus counter (never decreases, any replica)."""
+
+    __tablename__ = "counters"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "name", "slice", "outcome", name="uq_counters_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(48))
+    slice: Mapped[str] = mapped_column(String(300), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Watermark(Base):
+    """How far a production source has been read; written with the results it produced."""
+
+    __tablename__ = "watermarks"
+    __table_args__ = (UniqueConstraint("dataset_id", "source", name="uq_watermarks_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class QuarantinedFile(Base):
+    """A production file that could not be read (corrupt, wrong schema): kept out, listed."""
+
+    __tablename__ = "quarantined_files"
+    __table_args__ = (UniqueConstraint("dataset_id", "path", name="uq_quarantined_files_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    path: Mapped[str] = mapped_column(String(1000))
+    reason: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime: Mapped[float] = mapped_column(Float)
+    quarantined_at: Mapped[datetime]
+
+
+class JobStat(Base):
+    """Runs, failures and durations of one scheduled job, shared by every replica."""
+
+    __tablename__ = "job_stats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(128), unique=True)
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    duration_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    duration_buckets: Mapped[list[Any]]  # cumulative counts per histogram bound
+
+
+class Lease(Base):
+    """Who runs the scheduled jobs on a store without advisory locks (SQLite)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    renewed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
