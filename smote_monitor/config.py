@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -198,6 +199,8 @@ class DatasetConfig(_Strict):
     production: ProductionSource = Field(default_factory=PushSource)
     evaluate_every: Duration = "5m"
     windows: list[Duration] = Field(default_factory=lambda: ["1h", "24h"])
+    # Width of the time buckets rolling windows are merged from; each window is a multiple.
+    window_bucket: Duration = "5m"
     # How long a prediction waits for its label (choose it longer than the labelling delay).
     label_lookback: Duration = "7d"
     # Distinct values per slice column with a series of their own; more fold into "other". The
@@ -207,6 +210,19 @@ class DatasetConfig(_Strict):
     ] = DEFAULT_MAX_SLICE_VALUES
     drift: DriftConfig = Field(default_factory=DriftConfig)
     slo: SLOConfig = Field(default_factory=SLOConfig)
+
+    @model_validator(mode="after")
+    def _windows_cover_whole_buckets(self) -> DatasetConfig:
+        width = duration_seconds(self.window_bucket)
+        for window in self.windows:
+            if duration_seconds(window) % width:
+                raise ValueError(
+                    f"windows: got {window!r}; expected a multiple of window_bucket "
+                    f"({self.window_bucket}), so a window is a whole number of buckets"
+                )
+        if len(set(self.windows)) != len(self.windows) or not self.windows:
+            raise ValueError(f"windows: got {self.windows!r}; expected distinct durations")
+        return self
 
 
 def _check_listen(value: str) -> str:

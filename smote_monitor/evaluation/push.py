@@ -1,30 +1,122 @@
-"""Predictions and labels pushed as they come (the push API): joined by id over the dataset's
-``label_lookback``; the join state and the cumulative counts are written in one transaction, so
-a label that arrives late or twice keeps the counts right.
+"""Predictions and labels as they arrive (HTTP push, and every production source): the
+late-label join over the dataset's ``label_lookback``, in SQL tables.
+
+A push costs O(batch), whatever the backlog: it inserts its own predictions (a prediction id
+seen before is a duplicate and changes nothing), looks up only the ids it carries, adds the
+count changes of the labels it joins to the buckets of their predictions and to the dataset's
+counters, and stages the new rows' features for the evaluation job to fold into their buckets —
+all in one transaction.
+
+The label rule: a label counts for its prediction when its timestamp is at most
+``label_lookback`` after the prediction's (one stamped earlier waits for its prediction up to
+the lookback). The same label again is a duplicate. A different label for a counted prediction
+is a correction: the bucket's counts move it from the old outcome to the new one, while the
+Prometheus counters only ever add — the new outcome is counted and ``label_corrections`` goes
+up — so no counter decreases.
 """
 
 from __future__ import annotations
 
+import io
+from collections import Counter as Tally
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from smote_monitor.config import Settings, duration_seconds
+from sqlalchemy.orm import Session
+
+from smote_monitor.config import DatasetConfig, Settings, duration_seconds
 from smote_monitor.errors import InvalidInputError
-from smote_monitor.evaluation.reference import classes_of, latest_reference_run
-from smote_monitor.slices import JoinState, Label, Prediction, SliceCounts, join_labels
-from smote_monitor.store import Store
+from smote_monitor.evaluation.buckets import (
+    BucketCounts,
+    SliceLabeler,
+    add_counts,
+    admitted_values,
+    bucket_start,
+)
+from smote_monitor.evaluation.reference import Reference, current_reference
+from smote_monitor.records import utcnow
+from smote_monitor.sources.labels import as_text
+from smote_monitor.store import Store, counters, slice_state
+from smote_monitor.store import buckets as bucket_rows
 from smote_monitor.store.datasets import dataset_row
-from smote_monitor.store.slice_state import save_slice_state, slice_state_for_update
+from smote_monitor.store.models import ID_MAX, VALUE_MAX
+from smote_monitor.store.watermarks import save_watermark
+
+Watermark = tuple[str, dict[str, Any]]
+"""(source name, state): a source's progress, stored in the push's own transaction."""
+
+TS = "__ts"
+"""Column of the staged Arrow batches holding each row's timestamp (Unix seconds)."""
 
 
 @dataclass(frozen=True)
-class IngestResult:
-    newly_counted: int
-    corrected: int
+class PushResult:
+    """What a push did: rows accepted, duplicates (by id) ignored, labels joined."""
+
+    accepted: int
     duplicates: int
-    pending: int
-    counts: SliceCounts
+    labels_joined: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "labels_joined": self.labels_joined,
+        }
+
+
+def configured(settings: Settings, dataset: str) -> DatasetConfig:
+    """The dataset's config; pushes need the dataset in the config and its id column."""
+    config = settings.datasets.get(dataset)
+    if config is None:
+        known = ", ".join(sorted(settings.datasets)) or "none are configured"
+        raise InvalidInputError("dataset", dataset, f"a dataset of the config ({known})")
+    if config.id_column is None:
+        raise InvalidInputError(
+            f"datasets.{dataset}.id_column", None, "the id column that joins labels to predictions"
+        )
+    return config
+
+
+def _require(frame: Any, columns: list[str], what: str) -> None:
+    for column in columns:
+        if column not in frame.columns:
+            raise InvalidInputError(f"rows.{column}", None, f"a column of every {what} row")
+
+
+def _refuse_unknown(frame: Any, known: set[str], what: str) -> None:
+    unknown = [str(c) for c in frame.columns if c not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"rows.{unknown[0]}",
+            unknown[0],
+            f"a known column of {what} rows ({', '.join(sorted(known))})",
+        )
+
+
+def _texts(frame: Any, column: str, limit: int, *, required: bool = True) -> list[Any]:
+    values = as_text(frame[column]).tolist()
+    for index, value in enumerate(values):
+        if value is None:
+            if required:
+                raise InvalidInputError(f"rows.{index}.{column}", None, "a value (not null)")
+        elif len(value) > limit:
+            raise InvalidInputError(
+                f"rows.{index}.{column}", value, f"text of at most {limit} characters"
+            )
+    return values
+
+
+def _classes(frame: Any, column: str, values: list[Any], reference: Reference) -> None:
+    allowed = reference.class_texts
+    for index, value in enumerate(values):
+        if value is not None and value not in allowed:
+            raise InvalidInputError(
+                f"rows.{index}.{column}",
+                _plain(frame[column].iloc[index]),
+                f"one of the classes {reference.positive!r} and {reference.negative!r}",
+            )
 
 
 def _timestamps(frame: Any, column: str | None, now: float) -> list[float]:
@@ -32,99 +124,294 @@ def _timestamps(frame: Any, column: str | None, now: float) -> list[float]:
 
     if column is None or column not in frame.columns:
         return [now] * len(frame)
-    stamps = pd.to_datetime(frame[column], utc=True, errors="coerce")
+    raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        stamps = pd.to_datetime(raw, unit="s", utc=True, errors="coerce")
+    else:
+        stamps = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
     if stamps.isna().any():
-        bad = frame[column][stamps.isna()].iloc[0]
-        raise InvalidInputError(column, bad, "a timestamp (ISO 8601 or datetime)")
-    return [t.timestamp() for t in stamps]
+        index = int(stamps.isna().to_numpy().argmax())
+        raise InvalidInputError(
+            f"rows.{index}.{column}",
+            _plain(raw.iloc[index]),
+            "a timestamp (ISO 8601 text, or Unix seconds)",
+        )
+    return (stamps.astype("int64") / 1e9).tolist()
 
 
-def ingest(
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (messages show ``7``, not ``np.int64(7)``)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def _outcome(label: str, prediction: str, positive: str) -> str:
+    if label == positive:
+        return "tp" if prediction == positive else "fn"
+    return "fp" if prediction == positive else "tn"
+
+
+class _Counting:
+    """Count changes of one push: per bucket (may withdraw) and for the counters (only add)."""
+
+    def __init__(self, labeler: SliceLabeler, width: int) -> None:
+        self.labeler = labeler
+        self.width = width
+        self.buckets: dict[float, BucketCounts] = {}
+        self.labelled: Tally[float] = Tally()
+        self.totals: Tally[counters.CounterKey] = Tally()
+
+    def count(self, ts: float, slices: list[str], outcome: str, *, withdraw: str | None) -> None:
+        start = bucket_start(ts, self.width)
+        counts = self.buckets.setdefault(start, {})
+        for label in self.labeler.labels(slices):
+            add_counts(counts, label, outcome, 1)
+            if withdraw is not None:
+                add_counts(counts, label, withdraw, -1)
+            self.totals[(counters.SLICE_PREDICTIONS, label, outcome)] += 1
+        if withdraw is None:
+            self.labelled[start] += 1
+            self.totals[(counters.PRODUCTION_LABELED_ROWS, "", "")] += 1
+        else:
+            self.totals[(counters.LABEL_CORRECTIONS, "", "")] += 1
+
+    def write(self, session: Session, dataset_id: int) -> None:
+        rows = bucket_rows.buckets_for_update(session, dataset_id, sorted(self.buckets))
+        for start, changes in self.buckets.items():
+            bucket = rows.get(start) or bucket_rows.new_bucket(
+                session, dataset_id, start, self.width
+            )
+            merged: BucketCounts = {k: dict(v) for k, v in (bucket.slice_counts or {}).items()}
+            for label, confusion in changes.items():
+                for outcome, change in confusion.items():
+                    add_counts(merged, label, outcome, change)
+            bucket.slice_counts = merged
+            bucket.n_labeled = (bucket.n_labeled or 0) + self.labelled[start]
+        counters.add(session, dataset_id, self.totals)
+
+
+def _labeler(session: Session, dataset_id: int, config: DatasetConfig, ref: Reference) -> Any:
+    stored = counters.counters_of(session, dataset_id)
+    labels = {s for (name, s, _), _v in stored.items() if name == counters.SLICE_PREDICTIONS}
+    return SliceLabeler(config, ref.slice_values, admitted_values(labels, config.slices))
+
+
+def push_predictions(
     store: Store,
     settings: Settings,
     dataset: str,
+    frame: Any,
     *,
-    predictions: Any = None,
-    labels: Any = None,
     now: datetime | None = None,
-) -> IngestResult:
-    """Join pushed predictions and labels by id into the dataset's stored counts.
+    watermark: Watermark | None = None,
+) -> PushResult:
+    """Accept a batch of predictions (a DataFrame of the id, timestamp, prediction, slice and
+    feature columns; the target column too when the label is already known).
 
-    ``predictions`` need the id, prediction and slice columns (and the timestamp column when
-    configured); ``labels`` the id and target columns. State and counts change in one
-    transaction.
+    Raises
+    ------
+    InvalidInputError
+        Unknown dataset; a missing or unknown column; an id, class, slice value or timestamp
+        that cannot be stored. Nothing is written then.
     """
-    config = settings.dataset(dataset)
-    if config.id_column is None:
-        raise InvalidInputError(
-            f"datasets.{dataset}.id_column", None, "the id column that joins labels to predictions"
-        )
-    clock = (now or datetime.now(UTC)).timestamp()
-    reference_run = latest_reference_run(store, dataset)
-    class_keys = list(reference_run.class_counts_before) if reference_run else []
-    positive, negative = classes_of(config, class_keys)
-    preds: list[Prediction] = []
-    if predictions is not None:
-        for column in (config.id_column, config.prediction, *config.slices):
-            if column not in predictions.columns:
-                raise InvalidInputError(f"predictions.{column}", None, "a column of the batch")
-        stamps = _timestamps(predictions, config.timestamp_column, clock)
-        preds = [
-            Prediction(row[0], row[1], tuple(zip(config.slices, row[2:], strict=True)), ts)
-            for row, ts in zip(
-                predictions[[config.id_column, config.prediction, *config.slices]].itertuples(
-                    index=False, name=None
-                ),
-                stamps,
-                strict=True,
-            )
-        ]
-    labs: list[Label] = []
-    if labels is not None:
-        for column in (config.id_column, config.target):
-            if column not in labels.columns:
-                raise InvalidInputError(f"labels.{column}", None, "a column of the batch")
-        stamps = _timestamps(labels, config.timestamp_column, clock)
-        labs = [
-            Label(i, y, ts)
-            for (i, y), ts in zip(
-                labels[[config.id_column, config.target]].itertuples(index=False, name=None),
-                stamps,
-                strict=True,
-            )
-        ]
+    config = configured(settings, dataset)
+    reference = current_reference(store, config, dataset)
+    features = list(reference.profiles)
+    id_column = config.id_column
+    assert id_column is not None
+    ts_column = config.timestamp_column
+    required = [id_column, config.prediction, *config.slices]
+    if ts_column is not None:
+        required.append(ts_column)
+    _require(frame, required, "prediction")
+    known = {*required, config.target, *features}
+    _refuse_unknown(frame, known, "prediction")
+    if len(frame) == 0:
+        _save_watermark(store, dataset, watermark)
+        return PushResult(0, 0, 0)
+    clock = (now or utcnow()).timestamp()
+    keys = _texts(frame, id_column, ID_MAX)
+    predictions = _texts(frame, config.prediction, VALUE_MAX)
+    _classes(frame, config.prediction, predictions, reference)
+    slices = [_texts(frame, column, VALUE_MAX) for column in config.slices]
+    stamps = _timestamps(frame, ts_column, clock)
+    labels: list[Any] = [None] * len(frame)
+    if config.target in frame.columns:
+        labels = _texts(frame, config.target, VALUE_MAX, required=False)
+        _classes(frame, config.target, labels, reference)
+    staged = _feature_batch(frame, features, reference, stamps)
+
+    first: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    per_row = list(zip(*slices, strict=True)) if slices else [()] * len(frame)
+    rows = [
+        {
+            "key": key,
+            "ts": stamps[i],
+            "prediction": predictions[i],
+            "slices": list(per_row[i]),
+            "outcome": None,
+            "label": None,
+        }
+        for key, i in first.items()
+    ]
+    lookback = duration_seconds(config.label_lookback)
+    positive = reference.class_texts[0]
     with store.write() as session:
         dataset_id = dataset_row(session, dataset).id
-        row = slice_state_for_update(session, dataset_id)
-        state = JoinState.from_dict(row.join_state) if row else JoinState()
-        counts = (
-            SliceCounts.from_dict(row.counts)
-            if row
-            else SliceCounts(config.slices, max_values=config.max_slice_values)
-        )
-        new_state, deltas, stats = join_labels(
-            state,
-            preds,
-            labs,
-            slice_columns=config.slices,
-            positive_class=positive,
-            negative_class=negative,
-            now=clock,
-            lookback=duration_seconds(config.label_lookback),
-            label_column=config.target,
-            prediction_column=config.prediction,
-        )
-        counts.apply(deltas)
-        save_slice_state(
-            session,
-            dataset_id,
-            row,
-            join_state=new_state.to_dict(),
-            counts=counts.to_dict(),
-            new_predictions=len(preds),
-            new_labeled=stats.newly_counted,
-            updated_at=datetime.fromtimestamp(clock, UTC),
-        )
-    return IngestResult(
-        stats.newly_counted, stats.corrected, stats.duplicates, len(new_state.pending), counts
-    )
+        for row in rows:
+            row["dataset_id"] = dataset_id
+        new = slice_state.insert_new_predictions(session, rows)
+        accepted = [row for row in rows if row["key"] in new]
+        early = slice_state.early_labels_by_key(session, dataset_id, [r["key"] for r in accepted])
+        counting = _Counting(_labeler(session, dataset_id, config, reference), _width(config))
+        outcomes, joined_early = [], []
+        for row in accepted:
+            index = first[row["key"]]
+            label, label_ts = labels[index], row["ts"]
+            waiting = early.get(row["key"])
+            if label is None and waiting is not None:
+                label, label_ts = waiting.label, waiting.ts
+                joined_early.append(row["key"])
+            if label is None or label_ts - row["ts"] > lookback:
+                continue
+            outcome = _outcome(label, row["prediction"], positive)
+            outcomes.append({"key": row["key"], "outcome": outcome, "label": label})
+            counting.count(row["ts"], row["slices"], outcome, withdraw=None)
+        slice_state.set_outcomes(session, dataset_id, outcomes)
+        slice_state.delete_early_labels(session, dataset_id, joined_early)
+        counting.totals[(counters.PRODUCTION_ROWS, "", "")] += len(accepted)
+        counting.write(session, dataset_id)
+        if accepted:
+            keep = [first[row["key"]] for row in accepted]
+            bucket_rows.stage(session, dataset_id, len(keep), _ipc(staged.take(keep)))
+        if watermark is not None:
+            save_watermark(session, dataset_id, *watermark)
+    return PushResult(len(accepted), len(frame) - len(accepted), len(outcomes))
+
+
+def push_labels(
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    frame: Any,
+    *,
+    now: datetime | None = None,
+    watermark: Watermark | None = None,
+) -> PushResult:
+    """Accept a batch of labels (a DataFrame of the id and target columns, and optionally the
+    timestamp column; without it, a label is stamped with its arrival time).
+
+    A label for a prediction not seen yet waits for it (up to the lookback). Within the batch,
+    the last label of an id wins.
+    """
+    config = configured(settings, dataset)
+    reference = current_reference(store, config, dataset)
+    id_column = config.id_column
+    assert id_column is not None
+    _require(frame, [id_column, config.target], "label")
+    known = {id_column, config.target}
+    if config.timestamp_column is not None:
+        known.add(config.timestamp_column)
+    _refuse_unknown(frame, known, "label")
+    if len(frame) == 0:
+        _save_watermark(store, dataset, watermark)
+        return PushResult(0, 0, 0)
+    clock = (now or utcnow()).timestamp()
+    keys = _texts(frame, id_column, ID_MAX)
+    labels = _texts(frame, config.target, VALUE_MAX)
+    _classes(frame, config.target, labels, reference)
+    stamps = _timestamps(frame, config.timestamp_column, clock)
+    last: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        last[key] = index
+    in_batch_repeats = len(frame) - len(last)
+    lookback = duration_seconds(config.label_lookback)
+    positive = reference.class_texts[0]
+    with store.write() as session:
+        dataset_id = dataset_row(session, dataset).id
+        found = slice_state.predictions_by_key(session, dataset_id, list(last))
+        counting = _Counting(_labeler(session, dataset_id, config, reference), _width(config))
+        changes, waiting, duplicates, late = [], [], 0, 0
+        for key, index in last.items():
+            label, ts = labels[index], stamps[index]
+            prediction = found.get(key)
+            if prediction is None:
+                waiting.append({"dataset_id": dataset_id, "key": key, "label": label, "ts": ts})
+                continue
+            if ts - prediction.ts > lookback:
+                late += 1
+                continue
+            outcome = _outcome(label, prediction.prediction, positive)
+            if prediction.outcome == outcome:
+                duplicates += 1
+                continue
+            counting.count(
+                prediction.ts, list(prediction.slices), outcome, withdraw=prediction.outcome
+            )
+            changes.append({"key": key, "outcome": outcome, "label": label})
+        slice_state.set_outcomes(session, dataset_id, changes)
+        slice_state.save_early_labels(session, waiting)
+        counting.write(session, dataset_id)
+        if watermark is not None:
+            save_watermark(session, dataset_id, *watermark)
+    duplicates += in_batch_repeats
+    return PushResult(len(frame) - duplicates - late, duplicates, len(changes))
+
+
+def _save_watermark(store: Store, dataset: str, watermark: Watermark | None) -> None:
+    if watermark is not None:
+        with store.write() as session:
+            save_watermark(session, dataset_row(session, dataset).id, *watermark)
+
+
+def _width(config: DatasetConfig) -> int:
+    return duration_seconds(config.window_bucket)
+
+
+def _feature_batch(
+    frame: Any, features: list[str], reference: Reference, stamps: list[float]
+) -> Any:
+    """The rows' timestamps and features as an Arrow table, numeric features as float64.
+
+    A feature absent from the batch is staged as all missing: drift reports it (the feature
+    broke upstream) rather than the push failing.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from smote_monitor.drift import ColumnKind
+    from smote_monitor.drift.columns import as_float_array
+
+    columns: dict[str, Any] = {TS: pa.array(stamps, type=pa.float64())}
+    for name in features:
+        numeric = reference.profiles[name].kind is ColumnKind.NUMERIC
+        if name not in frame.columns:
+            columns[name] = pa.nulls(len(frame), pa.float64() if numeric else pa.string())
+        elif numeric:
+            columns[name] = pa.array(as_float_array(frame[name], f"rows.{name}"))
+        else:
+            values = as_text(pd.Series(frame[name].to_numpy(dtype=object)))
+            columns[name] = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    return pa.table(columns)
+
+
+def _ipc(table: Any) -> bytes:
+    import pyarrow as pa
+
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def read_staged(payload: bytes) -> Any:
+    """A staged batch back as a DataFrame (timestamps in :data:`TS`)."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(payload).read_all().to_pandas()
+
+
+__all__ = ["TS", "PushResult", "configured", "push_labels", "push_predictions", "read_staged"]

@@ -7,6 +7,7 @@ compare production with the same reference and read its classes and slice values
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smote_monitor.config import DatasetConfig
@@ -108,3 +109,44 @@ def reference_slice_values(
         for column in config.slices
         if column in reference and reference[column].kind is ColumnKind.CATEGORICAL
     }
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the push path needs of a dataset's reference run, loaded once per run."""
+
+    run_id: int
+    positive: Any
+    negative: Any
+    profiles: dict[str, FeatureProfile]
+    slice_values: dict[str, list[Any]]
+
+    @property
+    def class_texts(self) -> tuple[str, str]:
+        return str(self.positive), str(self.negative)
+
+
+_CACHE: dict[tuple[Any, ...], Reference] = {}
+_CACHE_MAX = 64
+
+
+def current_reference(store: Store, config: DatasetConfig, dataset: str) -> Reference:
+    """The dataset's reference (:func:`reference_profiles`), parsed once per reference run.
+
+    Profiles are immutable once stored, so the cache is keyed by (store, run id); a newer run
+    becomes the reference on the next call.
+    """
+    run = latest_reference_run(store, dataset)
+    settings = (tuple(config.slices), config.max_slice_values, repr(config.positive_class))
+    cached = _CACHE.get((store.url, run.id, *settings)) if run is not None else None
+    if cached is not None:
+        return cached
+    run, profiles = reference_profiles(store, dataset)
+    positive, negative = classes_of(config, list(run.class_counts_before))
+    reference = Reference(
+        run.id, positive, negative, profiles, reference_slice_values(config, profiles)
+    )
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[(store.url, run.id, *settings)] = reference
+    return reference

@@ -1,4 +1,5 @@
-"""Per-slice minority-class SLIs: confusion counts, Wilson intervals, the late-label join.
+"""Per-slice minority-class SLIs: confusion counts and Wilson intervals (the late-label join
+lives in SQL tables: :mod:`smote_monitor.evaluation.push`).
 
 Names load on first use (the counts need pandas): the config imports the slice settings'
 bounds from :mod:`smote_monitor.slices.limits` without paying for them.
@@ -18,14 +19,6 @@ if TYPE_CHECKING:
         outcomes,
         slice_label,
     )
-    from smote_monitor.slices.join import (
-        Counted,
-        JoinState,
-        JoinStats,
-        Label,
-        Prediction,
-        join_labels,
-    )
     from smote_monitor.slices.limits import DEFAULT_MIN_SLICE_SUPPORT
     from smote_monitor.slices.metrics import Rate, SliceMetrics, metrics_of, slice_metrics
     from smote_monitor.slices.wilson import Z_95, wilson_interval
@@ -37,12 +30,6 @@ _HOME = {
     "count_batch": "counts",
     "outcomes": "counts",
     "slice_label": "counts",
-    "Counted": "join",
-    "JoinState": "join",
-    "JoinStats": "join",
-    "Label": "join",
-    "Prediction": "join",
-    "join_labels": "join",
     "Rate": "metrics",
     "SliceMetrics": "metrics",
     "metrics_of": "metrics",
@@ -56,17 +43,11 @@ __all__ = [
     "DEFAULT_MIN_SLICE_SUPPORT",
     "Z_95",
     "Confusion",
-    "Counted",
-    "JoinState",
-    "JoinStats",
-    "Label",
     "OutcomeDelta",
-    "Prediction",
     "Rate",
     "SliceCounts",
     "SliceMetrics",
     "count_batch",
-    "join_labels",
     "metrics_of",
     "outcomes",
     "slice_label",

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -130,3 +131,9 @@ def _unavailable_as_error(url: str) -> Iterator[None]:
         yield
     except (OperationalError, InterfaceError) as exc:
         raise StoreUnavailableError(f"the store is unreachable: {exc.orig or exc}") from exc
+
+
+def rows_affected(result: Any) -> int:
+    """Rows a bulk UPDATE/DELETE touched (``CursorResult.rowcount``; 0 when unknown)."""
+    count = getattr(result, "rowcount", None)
+    return int(count) if isinstance(count, int) and count > 0 else 0

@@ -160,8 +160,14 @@ def view(evaluation: Evaluation) -> EvaluationView:
 
 
 def latest_evaluations(
-    session: Session, dataset: str, *, kind: str = PRODUCTION, limit: int = 1
+    session: Session,
+    dataset: str,
+    *,
+    kind: str = PRODUCTION,
+    window: str | None = None,
+    limit: int = 1,
 ) -> list[EvaluationView]:
+    """Newest first; only those of ``window`` when given."""
     query = (
         select(Evaluation)
         .join(Evaluation.dataset)
@@ -169,6 +175,8 @@ def latest_evaluations(
         .order_by(Evaluation.evaluated_at.desc(), Evaluation.id.desc())
         .limit(limit)
     )
+    if window is not None:
+        query = query.where(Evaluation.window == window)
     return [view(e) for e in session.scalars(query)]
 
 

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from smote_core import SMOTE
 from smote_monitor import InvalidInputError, Monitor
 from smote_monitor.config import load_settings
 from smote_monitor.drift import build_profiles, compute_drift
 from smote_monitor.drift.reference import AUGMENTED, REAL
-from smote_monitor.evaluation.push import ingest
 from smote_monitor.evaluation.window import evaluate_batches, evaluate_frame
 from smote_monitor.sources.files import production_batches
 from smote_monitor.store.evaluations import latest_evaluations, shift_of_run
-from smote_monitor.store.models import Evaluation, SliceState
+from smote_monitor.store.models import Evaluation
 from smote_monitor.store.profiles import load_profiles
 from smote_monitor.store.runs import find_run
 from tests.store_access import read
@@ -351,55 +349,6 @@ def test_a_newest_run_recorded_without_training_data_is_refused(monitor: Monitor
         r"training data",
     ):
         evaluate_frame(monitor.store, monitor.settings, "fraud", _production(100, 0, 1))
-
-
-def test_late_duplicate_and_corrected_labels_keep_stored_counts_right(monitor: Monitor) -> None:
-    t0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
-    preds = pd.DataFrame(
-        {
-            "event_id": [1, 2, 3],
-            "predicted": [1, 0, 1],
-            "region": ["eu", "eu", "us"],
-            "ts": [t0.isoformat()] * 3,
-        }
-    )
-    first = ingest(monitor.store, monitor.settings, "fraud", predictions=preds, now=t0)
-    assert (first.newly_counted, first.pending) == (0, 3)
-
-    late = pd.DataFrame(
-        {"event_id": [1, 2], "is_fraud": [1, 1], "ts": [(t0 + timedelta(hours=5)).isoformat()] * 2}
-    )
-    ingest(monitor.store, monitor.settings, "fraud", labels=late, now=t0 + timedelta(hours=5))
-    twice = ingest(
-        monitor.store, monitor.settings, "fraud", labels=late, now=t0 + timedelta(hours=6)
-    )
-    assert twice.duplicates == 2 and twice.newly_counted == 0
-    corrected = pd.DataFrame(
-        {"event_id": [2], "is_fraud": [0], "ts": [(t0 + timedelta(hours=7)).isoformat()]}
-    )
-    result = ingest(
-        monitor.store, monitor.settings, "fraud", labels=corrected, now=t0 + timedelta(hours=7)
-    )
-    counts = result.counts.counts
-    assert counts["all"].to_dict() == {"tp": 1, "fp": 0, "tn": 1, "fn": 0}
-    assert counts["region=eu"].to_dict() == {"tp": 1, "fp": 0, "tn": 1, "fn": 0}
-    assert result.pending == 1
-    with monitor.store.read() as session:
-        state = session.scalars(select(SliceState)).one()
-        assert (state.n_predictions, state.n_labeled) == (3, 2)
-        assert session.scalar(select(func.count()).select_from(SliceState)) == 1
-
-
-def test_ingest_rejects_a_batch_without_changing_the_state(monitor: Monitor) -> None:
-    preds = pd.DataFrame(
-        {"event_id": [1], "predicted": [1], "region": ["eu"], "ts": ["2026-11-28T00:00:00Z"]}
-    )
-    ingest(monitor.store, monitor.settings, "fraud", predictions=preds)
-    bad = pd.DataFrame({"event_id": [1], "is_fraud": [5], "ts": ["2026-11-28T01:00:00Z"]})
-    with pytest.raises(InvalidInputError, match=r"^is_fraud: got 5"):
-        ingest(monitor.store, monitor.settings, "fraud", labels=bad)
-    with monitor.store.read() as session:
-        assert session.scalars(select(SliceState)).one().n_labeled == 0
 
 
 def test_evaluate_cli_prints_json_and_joins_separate_labels(
