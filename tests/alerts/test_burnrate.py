@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.burnrate import MAX_THRESHOLD, POLICIES, burn_rate_alerts, feasible_factor
+from alerts.burnrate import MAX_THRESHOLD, POLICIES, Policy, burn_rate_alerts, feasible_factor
 
 OBJECTIVES = (0.50, 0.80, 0.90, 0.95, 0.99, 0.999)
 
@@ -58,9 +58,9 @@ EXPECTED = {
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_every_threshold_is_feasible_and_no_factor_exceeds_the_nominal(
-    objective: float, policy: str
+    objective: float, policy: Policy
 ) -> None:
-    tiers = burn_rate_alerts(objective, policy)  # type: ignore[arg-type]
+    tiers = burn_rate_alerts(objective, policy)
     assert [t.nominal_factor for t in tiers] == [t.factor for t in POLICIES[policy]]
     for tier in tiers:
         assert 0 < tier.threshold <= MAX_THRESHOLD < 1
@@ -75,10 +75,10 @@ def test_every_threshold_is_feasible_and_no_factor_exceeds_the_nominal(
 
 
 @pytest.mark.parametrize(("objective", "policy"), sorted(EXPECTED))
-def test_the_chosen_factors_thresholds_and_budget_shares(objective: float, policy: str) -> None:
+def test_the_chosen_factors_thresholds_and_budget_shares(objective: float, policy: Policy) -> None:
     got = [
         (t.severity, t.long_window, t.short_window, t.factor, t.threshold, t.budget_share)
-        for t in burn_rate_alerts(objective, policy)  # type: ignore[arg-type]
+        for t in burn_rate_alerts(objective, policy)
     ]
     assert got == EXPECTED[(objective, policy)]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from alerts.model import build_model
+from alerts.model import AlertModel, build_model
 from alerts.render import STAMP, render_rules, render_runbooks, write
 from alerts.rules import alert_names, rule_files
 from alerts.runbooks import RUNBOOKS
@@ -23,7 +23,7 @@ RENDER = (
 )
 
 
-def _example_model():  # type: ignore[no-untyped-def]
+def _example_model() -> AlertModel:
     return build_model(load_settings(EXAMPLE_CONFIG))
 
 
