@@ -9,7 +9,7 @@ import yaml
 
 from alerts.burnrate import MAX_THRESHOLD, SLO_PERIOD, error_budget
 from alerts.model import AlertModel, DatasetAlerts
-from alerts.rules import Group, alert_names, dataset_file, rule_files
+from alerts.rule_groups import Group, alert_names, dataset_file, rule_files
 from alerts.runbooks import RUNBOOKS, runbook_markdown
 
 COMMAND = "smote-monitor alerts render"

@@ -17,7 +17,7 @@ import yaml
 
 from alerts.model import build_model
 from alerts.render import render_rules
-from alerts.rules import MONITOR_FILE, dataset_file
+from alerts.rule_groups import MONITOR_FILE, dataset_file
 from smote_monitor.config import load_settings
 from tests.alerts.conftest import ALERTS, run_tool, write_yaml
 
@@ -389,7 +389,7 @@ def test_promtool_accepts_the_rules_of_every_policy_and_objective(
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
-    from alerts.rules import alert_names, rule_files
+    from alerts.rule_groups import alert_names, rule_files
 
     names = alert_names(rule_files(build_model(load_settings(datasets=SETTINGS))))
     tested = {case["alert_rule_test"][0]["alertname"] for case in CASES.values()}

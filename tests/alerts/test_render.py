@@ -10,7 +10,7 @@ import yaml
 
 from alerts.model import AlertModel, build_model
 from alerts.render import STAMP, render_rules, render_runbooks, write
-from alerts.rules import alert_names, rule_files
+from alerts.rule_groups import alert_names, rule_files
 from alerts.runbooks import RUNBOOKS
 from smote_monitor import conventions
 from smote_monitor.config import load_settings
