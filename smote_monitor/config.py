@@ -210,6 +210,9 @@ class DatasetConfig(_Strict):
     ] = DEFAULT_MAX_SLICE_VALUES
     drift: DriftConfig = Field(default_factory=DriftConfig)
     slo: SLOConfig = Field(default_factory=SLOConfig)
+    # Burn-rate alerts on minority recall: "seed" pages at 2x the budget over 1h (5m confirms)
+    # and tickets at 1x over 1d (2h confirms); "multiwindow" is the 14.4x/6x/3x/1x set.
+    burn_rate_policy: Literal["seed", "multiwindow"] = "seed"
 
     @model_validator(mode="after")
     def _windows_cover_whole_buckets(self) -> DatasetConfig:

@@ -235,3 +235,34 @@ DASHBOARD_EXECUTIVE_UID = "smote-executive"
 DASHBOARD_ONCALL_UID = "smote-oncall"
 DASHBOARD_DEBUG_UID = "smote-debug"
 DASHBOARD_UIDS = (DASHBOARD_EXECUTIVE_UID, DASHBOARD_ONCALL_UID, DASHBOARD_DEBUG_UID)
+
+# --- Alert names -------------------------------------------------------------------------------
+# The alert generator (alerts/) emits these; the Alertmanager example and the runbooks
+# (alerts/runbooks/<name>.md) are keyed by them.
+ALERT_MINORITY_RECALL_BUDGET_BURN = "SmoteMinorityRecallBudgetBurn"
+ALERT_SLICE_RECALL_BELOW_SLO = "SmoteSliceRecallBelowSLO"
+ALERT_MINORITY_PRECISION_BELOW_SLO = "SmoteMinorityPrecisionBelowSLO"
+ALERT_FALSE_POSITIVE_RATE_RISING = "SmoteFalsePositiveRateRising"
+ALERT_VALIDATION_GAP_HIGH = "SmoteValidationGapHigh"
+ALERT_SYNTHETIC_RATIO_OUT_OF_RANGE = "SmoteSyntheticRatioOutOfRange"
+ALERT_SYNTHETIC_RATIO_SHIFT = "SmoteSyntheticRatioShift"
+ALERT_RETRAIN_GATE_FAILING = "SmoteRetrainGateFailing"
+ALERT_RETRAIN_SUCCESS_RATE_LOW = "SmoteRetrainSuccessRateLow"
+ALERT_RUN_DURATION_SPIKE = "SmoteRunDurationSpike"
+ALERT_RUN_MEMORY_SPIKE = "SmoteRunMemorySpike"
+ALERT_FEATURE_DRIFT_DETECTED = "SmoteFeatureDriftDetected"
+ALERT_SYNTHETIC_NEAR_DUPLICATES = "SmoteSyntheticNearDuplicates"
+ALERT_PRODUCTION_DATA_STALE = "SmoteProductionDataStale"
+ALERT_MONITOR_JOB_FAILING = "SmoteMonitorJobFailing"
+ALERT_MONITOR_DOWN = "SmoteMonitorDown"
+ALERT_RETRAIN_IN_PROGRESS = "SmoteRetrainInProgress"
+
+# Labels the rules put on alerts (the Alertmanager example routes and inhibits on them).
+ALERT_LABEL_SEVERITY = "severity"
+ALERT_LABEL_CAUSE = "cause"  # a page inhibits the tickets of the same dataset and cause
+SEVERITY_PAGE = "page"
+SEVERITY_TICKET = "ticket"
+SEVERITY_INFO = "info"
+RULE_GROUP_PREFIX = "smote-monitor"
+# Level of the recording rules (Prometheus level:metric:operations naming).
+RECORDING_LEVEL_SLICE = "dataset_slice"

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from smote_monitor._version import __version__
+from smote_monitor.cli import alerts as alerts_cli
 from smote_monitor.cli import dashboards, demo, evaluate, record, report, runs, store
 from smote_monitor.cli._context import (
     CLIState,
@@ -81,6 +82,7 @@ app.add_typer(store.spool_app, name="spool")
 app.command("evaluate")(evaluate.evaluate)
 app.command("demo")(demo.demo)
 app.command("report")(report.report)
+app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(dashboards.app, name="dashboards")
 
 
