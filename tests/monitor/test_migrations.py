@@ -8,7 +8,7 @@ import json
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from smote_monitor.store import Store, migrate
 from smote_monitor.store.database import SchemaOutdatedError
@@ -84,7 +84,7 @@ def test_an_outdated_postgres_store_asks_for_db_upgrade(postgres_url: str) -> No
     migrate.upgrade(store.engine, "0001")
     with pytest.raises(
         SchemaOutdatedError,
-        match=r"revision 0001, .* needs 0004: run "
+        match=r"revision 0001, .* needs 0005: run "
         r"`smote-monitor db upgrade`",
     ):
         Store(postgres_url).ensure_schema()
@@ -98,7 +98,7 @@ def test_upgrade_from_0003_keeps_runs_and_stores_profile_errors_after(store_url:
 
     store.upgrade()
 
-    assert migrate.current_revision(store.engine) == "0004"
+    assert migrate.current_revision(store.engine) == migrate.head_revision()
     assert len(read(store, list_runs, limit=1000)) == N_RUNS
     # The populated rows carry explicit ids (PostgreSQL's sequence did not move): update one.
     with store.write() as session:
@@ -141,8 +141,8 @@ def test_an_upgrade_that_fails_midway_leaves_the_store_as_it_was(store_url: str)
     def fail_in_the_last_migration(
         _conn: object, _cursor: object, statement: str, *_: object
     ) -> None:
-        if "profile_error" in statement:
-            raise RuntimeError("power cut during migration 0004")
+        if "CREATE TABLE leases" in statement:
+            raise RuntimeError("power cut during migration 0005")
 
     event.listen(store.engine, "before_cursor_execute", fail_in_the_last_migration)
     with pytest.raises(RuntimeError, match="power cut"):
@@ -150,3 +150,68 @@ def test_an_upgrade_that_fails_midway_leaves_the_store_as_it_was(store_url: str)
     event.remove(store.engine, "before_cursor_execute", fail_in_the_last_migration)
     assert migrate.current_revision(store.engine) is None
     assert "runs" not in inspect(store.engine).get_table_names()
+
+
+def test_upgrade_to_0005_turns_each_join_blob_into_rows_losing_nothing(store_url: str) -> None:
+    """slice_states kept a dataset's whole join as one JSON value; 0005 converts it to rows."""
+    import json
+
+    from smote_monitor.store import counters
+    from smote_monitor.store.models import EarlyLabel, PendingPrediction
+
+    store = Store(store_url, auto_upgrade=False)
+    migrate.upgrade(store.engine, "0004")
+    join_state = {
+        "pending": [[7, 1, [["region", "eu"]], 100.0]],
+        "counted": [
+            [8.0, [["region", "us"]], "fn", 90.0, 0],
+            ["x9", [["region", "eu"]], "tp", 95.0, 1],
+        ],
+        "early_labels": [[10, 1, 80.0]],
+    }
+    counts = {
+        "columns": ["region"],
+        "max_values": 50,
+        "counts": {
+            "all": {"tp": 1, "fp": 0, "tn": 0, "fn": 1},
+            "region=eu": {"tp": 1, "fp": 0, "tn": 0, "fn": 0},
+            "region=us": {"tp": 0, "fp": 0, "tn": 0, "fn": 1},
+        },
+        "values": {"region": ["eu", "us"]},
+        "folded_rows": {"region": 0},
+        "fixed": [],
+    }
+    with store.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO datasets (id, name, created_at) VALUES (1, 'fraud', :t)"),
+            {"t": "2026-11-28 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO slice_states (id, dataset_id, join_state, counts, n_predictions, "
+                "n_labeled, updated_at) VALUES (1, 1, :j, :c, 3, 2, :t)"
+            ),
+            {"j": json.dumps(join_state), "c": json.dumps(counts), "t": "2026-11-28 00:00:00"},
+        )
+    store.upgrade()
+    with store.read() as session:
+        rows = {p.key: p for p in session.scalars(select(PendingPrediction))}
+        assert {k: (p.outcome, p.slices, p.ts, p.prediction) for k, p in rows.items()} == {
+            "7": (None, ["eu"], 100.0, "1"),
+            "8": ("fn", ["us"], 90.0, "0"),
+            "x9": ("tp", ["eu"], 95.0, "1"),
+        }
+        early = session.scalars(select(EarlyLabel)).one()
+        assert (early.key, early.label, early.ts) == ("10", "1", 80.0)
+        values = counters.counters_of(session, 1)
+    assert values[(counters.SLICE_PREDICTIONS, "all", "tp")] == 1
+    assert values[(counters.SLICE_PREDICTIONS, "region=us", "fn")] == 1
+    assert values[(counters.PRODUCTION_ROWS, "", "")] == 3
+    assert values[(counters.PRODUCTION_LABELED_ROWS, "", "")] == 2
+    assert "slice_states" not in inspect_tables(store)
+
+
+def inspect_tables(store: Store) -> list[str]:
+    from sqlalchemy import inspect
+
+    return inspect(store.engine).get_table_names()
