@@ -40,7 +40,7 @@ from smote_monitor.sources.labels import as_text
 from smote_monitor.store import Store, counters, slice_state
 from smote_monitor.store import buckets as bucket_rows
 from smote_monitor.store.datasets import dataset_row
-from smote_monitor.store.models import ID_MAX, VALUE_MAX
+from smote_monitor.store.models import ID_MAX, SLICE_SEPARATOR, VALUE_MAX
 from smote_monitor.store.watermarks import save_watermark
 
 Watermark = tuple[str, dict[str, Any]]
@@ -96,16 +96,24 @@ def _refuse_unknown(frame: Any, known: set[str], what: str) -> None:
 
 
 def _texts(frame: Any, column: str, limit: int, *, required: bool = True) -> list[Any]:
-    values = as_text(frame[column]).tolist()
-    for index, value in enumerate(values):
-        if value is None:
-            if required:
-                raise InvalidInputError(f"rows.{index}.{column}", None, "a value (not null)")
-        elif len(value) > limit:
-            raise InvalidInputError(
-                f"rows.{index}.{column}", value, f"text of at most {limit} characters"
-            )
-    return values
+    """The column as text (:func:`as_text`), checked: no nulls when ``required``, at most
+    ``limit`` characters, no :data:`SLICE_SEPARATOR`."""
+    values = as_text(frame[column])
+    missing = values.isna().to_numpy()
+    if required and missing.any():
+        index = int(missing.argmax())
+        raise InvalidInputError(f"rows.{index}.{column}", None, "a value (not null)")
+    present = values[~missing]
+    bad = (present.str.len() > limit) | present.str.contains(SLICE_SEPARATOR, regex=False)
+    if bad.any():
+        index = int(bad.to_numpy().argmax())
+        value = present.iloc[index]
+        raise InvalidInputError(
+            f"rows.{present.index[index]}.{column}",
+            value,
+            f"text of at most {limit} characters without the unit separator (\\x1f)",
+        )
+    return values.tolist()
 
 
 def _classes(frame: Any, column: str, values: list[Any], reference: Reference) -> None:
@@ -244,47 +252,40 @@ def push_predictions(
     first: dict[str, int] = {}
     for index, key in enumerate(keys):
         first.setdefault(key, index)
-    per_row = list(zip(*slices, strict=True)) if slices else [()] * len(frame)
-    rows = [
-        {
-            "key": key,
-            "ts": stamps[i],
-            "prediction": predictions[i],
-            "slices": list(per_row[i]),
-            "outcome": None,
-            "label": None,
-        }
-        for key, i in first.items()
-    ]
+    joined = (
+        [SLICE_SEPARATOR.join(values) for values in zip(*slices, strict=True)]
+        if slices
+        else [""] * len(frame)
+    )
+    rows = [(key, stamps[i], predictions[i], joined[i]) for key, i in first.items()]
     lookback = duration_seconds(config.label_lookback)
     positive = reference.class_texts[0]
     with store.write() as session:
         dataset_id = dataset_row(session, dataset).id
-        for row in rows:
-            row["dataset_id"] = dataset_id
-        new = slice_state.insert_new_predictions(session, rows)
-        accepted = [row for row in rows if row["key"] in new]
-        early = slice_state.early_labels_by_key(session, dataset_id, [r["key"] for r in accepted])
+        slice_state.load_batch_keys(session, list(first))
+        early = slice_state.early_labels(session, dataset_id)
+        new = slice_state.insert_new_predictions(session, dataset_id, rows)
+        accepted = [row for row in rows if row[0] in new]
         counting = _Counting(_labeler(session, dataset_id, config, reference), _width(config))
         outcomes, joined_early = [], []
-        for row in accepted:
-            index = first[row["key"]]
-            label, label_ts = labels[index], row["ts"]
-            waiting = early.get(row["key"])
+        for key, ts, prediction, _slices in accepted:
+            index = first[key]
+            label, label_ts = labels[index], ts
+            waiting = early.get(key)
             if label is None and waiting is not None:
-                label, label_ts = waiting.label, waiting.ts
-                joined_early.append(row["key"])
-            if label is None or label_ts - row["ts"] > lookback:
+                label, label_ts = waiting
+                joined_early.append(key)
+            if label is None or label_ts - ts > lookback:
                 continue
-            outcome = _outcome(label, row["prediction"], positive)
-            outcomes.append({"key": row["key"], "outcome": outcome, "label": label})
-            counting.count(row["ts"], row["slices"], outcome, withdraw=None)
+            outcome = _outcome(label, prediction, positive)
+            outcomes.append({"key": key, "outcome": outcome, "label": label})
+            counting.count(ts, [column[index] for column in slices], outcome, withdraw=None)
         slice_state.set_outcomes(session, dataset_id, outcomes)
         slice_state.delete_early_labels(session, dataset_id, joined_early)
         counting.totals[(counters.PRODUCTION_ROWS, "", "")] += len(accepted)
         counting.write(session, dataset_id)
         if accepted:
-            keep = [first[row["key"]] for row in accepted]
+            keep = [first[row[0]] for row in accepted]
             bucket_rows.stage(session, dataset_id, len(keep), _ipc(staged.take(keep)))
         if watermark is not None:
             save_watermark(session, dataset_id, *watermark)
@@ -331,7 +332,8 @@ def push_labels(
     positive = reference.class_texts[0]
     with store.write() as session:
         dataset_id = dataset_row(session, dataset).id
-        found = slice_state.predictions_by_key(session, dataset_id, list(last))
+        slice_state.load_batch_keys(session, list(last))
+        found = slice_state.stored_predictions(session, dataset_id)
         counting = _Counting(_labeler(session, dataset_id, config, reference), _width(config))
         changes, waiting, duplicates, late = [], [], 0, 0
         for key, index in last.items():
@@ -348,7 +350,10 @@ def push_labels(
                 duplicates += 1
                 continue
             counting.count(
-                prediction.ts, list(prediction.slices), outcome, withdraw=prediction.outcome
+                prediction.ts,
+                slice_state.split_slices(prediction.slices),
+                outcome,
+                withdraw=prediction.outcome,
             )
             changes.append({"key": key, "outcome": outcome, "label": label})
         slice_state.set_outcomes(session, dataset_id, changes)

@@ -29,7 +29,11 @@ def as_text(values: pd.Series) -> pd.Series:
         if (whole == whole.round()).all():
             out = values.astype("Int64").astype(object)
             return out.where(out.notna(), None).map(lambda v: v if v is None else str(v))
+    if pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.Int64Dtype):
+        return values.astype(str).astype(object)
     if values.dtype == object:
+        if pd.api.types.infer_dtype(values, skipna=False) == "string":
+            return values  # text already: the common case of JSON ids and categories
         return values.map(_text)
     out = values.astype(object)
     return out.where(values.notna(), None).map(lambda v: v if v is None else str(v))

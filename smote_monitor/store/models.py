@@ -241,6 +241,8 @@ ID_MAX = 200
 """Longest prediction id (as text) the late-label join keeps."""
 VALUE_MAX = 200
 """Longest class or slice value (as text) kept per prediction."""
+SLICE_SEPARATOR = "\x1f"
+"""Joins a prediction's slice values in one column (the unit separator: no real value has it)."""
 
 
 class PendingPrediction(Base):
@@ -262,7 +264,8 @@ class PendingPrediction(Base):
     key: Mapped[str] = mapped_column(String(ID_MAX))
     ts: Mapped[float] = mapped_column(Float)  # Unix seconds of the prediction
     prediction: Mapped[str] = mapped_column(String(VALUE_MAX))
-    slices: Mapped[list[Any]]  # the slice values, in the config's slice-column order
+    # The slice values in the config's slice-column order, joined by SLICE_SEPARATOR.
+    slices: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(2))
     label: Mapped[str | None] = mapped_column(String(VALUE_MAX))
 

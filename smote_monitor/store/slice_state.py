@@ -7,15 +7,16 @@ costs O(batch), whatever the backlog); expiry deletes in bulk by the indexed tim
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from smote_monitor.store.database import rows_affected
-from smote_monitor.store.models import EarlyLabel, PendingPrediction
+from smote_monitor.store.models import SLICE_SEPARATOR, EarlyLabel, PendingPrediction
 
 IN_CHUNK = 500
 """Keys per ``IN (...)`` query: well under every backend's bound-parameter limit."""
@@ -32,33 +33,134 @@ def _insert(session: Session, model: Any) -> Any:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(cast(Table, model.__table__))
 
 
-def insert_new_predictions(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows whose (dataset, key) is new; return the keys that were inserted.
+@dataclass(frozen=True)
+class StoredPrediction:
+    key: str
+    ts: float
+    prediction: str
+    slices: str
+    outcome: str | None
 
-    A key already stored (a prediction pushed twice) is left as it is: the first one counts.
-    """
-    key = cast(Table, PendingPrediction.__table__).c.key
-    statement = (
-        _insert(session, PendingPrediction)
-        .on_conflict_do_nothing(index_elements=["dataset_id", "key"])
-        .returning(key)
+
+def _driver(session: Session) -> Any:
+    """The DBAPI connection under the session's transaction (the hot path skips the ORM)."""
+    return session.connection().connection.driver_connection
+
+
+def load_batch_keys(session: Session, keys: Sequence[str]) -> None:
+    """Put a batch's keys in the transaction's temporary table ``batch_keys``, so every lookup
+    of the batch is one join instead of thousands of ``IN`` lists."""
+    cursor = _driver(session).cursor()
+    unique = list(dict.fromkeys(keys))
+    if session.get_bind().dialect.name == "postgresql":
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS batch_keys (key varchar(200) PRIMARY KEY) "
+            "ON COMMIT DELETE ROWS"
+        )
+        cursor.execute("TRUNCATE batch_keys")
+        with cursor.copy("COPY batch_keys (key) FROM STDIN") as copy:
+            for key in unique:
+                copy.write_row((key,))
+    else:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS batch_keys (key TEXT PRIMARY KEY)")
+        cursor.execute("DELETE FROM batch_keys")
+        cursor.executemany("INSERT INTO batch_keys (key) VALUES (?)", [(k,) for k in unique])
+    cursor.close()
+
+
+def _joined(session: Session, sql: str, dataset_id: int) -> list[Any]:
+    return list(session.execute(text(sql), {"dataset_id": dataset_id}))
+
+
+def known_keys(session: Session, dataset_id: int) -> set[str]:
+    """Keys of the loaded batch that the dataset already has a prediction for."""
+    rows = _joined(
+        session,
+        "SELECT p.key FROM pending_predictions p JOIN batch_keys b ON b.key = p.key "
+        "WHERE p.dataset_id = :dataset_id",
+        dataset_id,
     )
-    inserted: set[str] = set()
-    for chunk in _chunks(rows, 5_000):
-        inserted.update(session.execute(statement, list(chunk)).scalars().all())
+    return {row[0] for row in rows}
+
+
+def stored_predictions(session: Session, dataset_id: int) -> dict[str, StoredPrediction]:
+    """The dataset's predictions of the loaded batch's keys."""
+    rows = _joined(
+        session,
+        "SELECT p.key, p.ts, p.prediction, p.slices, p.outcome FROM pending_predictions p "
+        "JOIN batch_keys b ON b.key = p.key WHERE p.dataset_id = :dataset_id",
+        dataset_id,
+    )
+    return {row[0]: StoredPrediction(*row) for row in rows}
+
+
+def early_labels(session: Session, dataset_id: int) -> dict[str, tuple[str, float]]:
+    """Labels waiting for the loaded batch's keys: key → (label, ts)."""
+    rows = _joined(
+        session,
+        "SELECT e.key, e.label, e.ts FROM early_labels e JOIN batch_keys b ON b.key = e.key "
+        "WHERE e.dataset_id = :dataset_id",
+        dataset_id,
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def insert_new_predictions(
+    session: Session, dataset_id: int, rows: list[tuple[str, float, str, str]]
+) -> set[str]:
+    """Insert the (key, ts, prediction, slices) rows whose key is new for the dataset (the
+    batch's keys loaded by :func:`load_batch_keys`); return the keys inserted. A key already
+    stored (a prediction pushed twice) keeps its first row.
+
+    On SQLite (one writer at a time) the known keys are skipped and the rest inserted with
+    ``executemany``; on PostgreSQL the rows are COPied into a temporary table and inserted from
+    it with ``ON CONFLICT DO NOTHING RETURNING``, which also settles two replicas pushing one
+    id at once.
+    """
+    if not rows:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_postgresql(session, dataset_id, rows)
+    known = known_keys(session, dataset_id)
+    fresh = [(dataset_id, *row) for row in rows if row[0] not in known]
+    if fresh:
+        cursor = _driver(session).cursor()
+        cursor.executemany(
+            "INSERT INTO pending_predictions (dataset_id, key, ts, prediction, slices) "
+            "VALUES (?, ?, ?, ?, ?)",
+            fresh,
+        )
+        cursor.close()
+    return {row[1] for row in fresh}
+
+
+def _insert_postgresql(
+    session: Session, dataset_id: int, rows: list[tuple[str, float, str, str]]
+) -> set[str]:
+    cursor = _driver(session).cursor()
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS pending_in "
+        "(key varchar(200), ts double precision, prediction varchar(200), slices text) "
+        "ON COMMIT DELETE ROWS"
+    )
+    cursor.execute("TRUNCATE pending_in")
+    with cursor.copy("COPY pending_in (key, ts, prediction, slices) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(
+        "INSERT INTO pending_predictions (dataset_id, key, ts, prediction, slices) "
+        "SELECT %s, key, ts, prediction, slices FROM pending_in "
+        "ON CONFLICT (dataset_id, key) DO NOTHING RETURNING key",
+        (dataset_id,),
+    )
+    inserted = {row[0] for row in cursor.fetchall()}
+    cursor.close()
     return inserted
 
 
-def predictions_by_key(
-    session: Session, dataset_id: int, keys: Sequence[str]
-) -> dict[str, PendingPrediction]:
-    found: dict[str, PendingPrediction] = {}
-    for chunk in _chunks(keys):
-        query = select(PendingPrediction).where(
-            PendingPrediction.dataset_id == dataset_id, PendingPrediction.key.in_(chunk)
-        )
-        found.update({row.key: row for row in session.scalars(query)})
-    return found
+def split_slices(text: str) -> list[str]:
+    """A stored prediction's slice values (as :data:`SLICE_SEPARATOR` joined them)."""
+    return text.split(SLICE_SEPARATOR) if text else []
 
 
 def set_outcomes(session: Session, dataset_id: int, changes: list[dict[str, Any]]) -> None:
@@ -75,18 +177,6 @@ def set_outcomes(session: Session, dataset_id: int, changes: list[dict[str, Any]
         statement,
         [{"b_key": c["key"], "b_outcome": c["outcome"], "b_label": c["label"]} for c in changes],
     )
-
-
-def early_labels_by_key(
-    session: Session, dataset_id: int, keys: Sequence[str]
-) -> dict[str, EarlyLabel]:
-    found: dict[str, EarlyLabel] = {}
-    for chunk in _chunks(keys):
-        query = select(EarlyLabel).where(
-            EarlyLabel.dataset_id == dataset_id, EarlyLabel.key.in_(chunk)
-        )
-        found.update({row.key: row for row in session.scalars(query)})
-    return found
 
 
 def save_early_labels(session: Session, rows: list[dict[str, Any]]) -> None:

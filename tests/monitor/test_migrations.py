@@ -197,9 +197,9 @@ def test_upgrade_to_0005_turns_each_join_blob_into_rows_losing_nothing(store_url
     with store.read() as session:
         rows = {p.key: p for p in session.scalars(select(PendingPrediction))}
         assert {k: (p.outcome, p.slices, p.ts, p.prediction) for k, p in rows.items()} == {
-            "7": (None, ["eu"], 100.0, "1"),
-            "8": ("fn", ["us"], 90.0, "0"),
-            "x9": ("tp", ["eu"], 95.0, "1"),
+            "7": (None, "eu", 100.0, "1"),
+            "8": ("fn", "us", 90.0, "0"),
+            "x9": ("tp", "eu", 95.0, "1"),
         }
         early = session.scalars(select(EarlyLabel)).one()
         assert (early.key, early.label, early.ts) == ("10", "1", 80.0)

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("ts", sa.Float(), nullable=False),
         sa.Column("prediction", sa.String(length=200), nullable=False),
-        sa.Column("slices", sa.JSON(), nullable=False),
+        sa.Column("slices", sa.Text(), nullable=False),
         sa.Column("outcome", sa.String(length=2), nullable=True),
         sa.Column("label", sa.String(length=200), nullable=True),
         _fk("pending_predictions", "dataset_id", "datasets"),
@@ -174,14 +174,14 @@ def _convert_slice_states() -> None:
             predictions[_key(p[0])] = {
                 "ts": float(p[3]),
                 "prediction": str(p[1]),
-                "slices": [str(v) for _, v in p[2]],
+                "slices": "\x1f".join(str(v) for _, v in p[2]),
                 "outcome": None,
             }
         for c in join.get("counted", []):
             predictions[_key(c[0])] = {
                 "ts": float(c[3]),
                 "prediction": str(c[4]),
-                "slices": [str(v) for _, v in c[1]],
+                "slices": "\x1f".join(str(v) for _, v in c[1]),
                 "outcome": c[2],
             }
         if predictions:
