@@ -313,9 +313,7 @@ class WindowBucket(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
     start: Mapped[float] = mapped_column(Float)  # Unix seconds
     width: Mapped[int] = mapped_column(Integer)  # seconds
-    reference_run_id: Mapped[int | None] = mapped_column(
-        ForeignKey("runs.id", ondelete="SET NULL")
-    )
+    reference_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     n_rows: Mapped[int] = mapped_column(BigInteger, default=0)
     n_labeled: Mapped[int] = mapped_column(BigInteger, default=0)
     profiles: Mapped[dict[str, Any] | None]
