@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from smote_monitor._version import __version__
-from smote_monitor.cli import dashboards, demo, evaluate, record, report, runs, store
+from smote_monitor.cli import dashboards, demo, evaluate, record, report, runs, serve, store
 from smote_monitor.cli._context import (
     CLIState,
     configure_logging,
@@ -81,6 +81,7 @@ app.add_typer(store.spool_app, name="spool")
 app.command("evaluate")(evaluate.evaluate)
 app.command("demo")(demo.demo)
 app.command("report")(report.report)
+app.command("serve")(serve.serve)
 app.add_typer(dashboards.app, name="dashboards")
 
 

@@ -8,6 +8,7 @@ wait in memory and are written once it is back.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
@@ -49,12 +50,21 @@ class _Stat:
 
 
 def evaluation_jobs(store: Store, settings: Settings) -> dict[str, ScheduledJob]:
-    """One evaluation job per configured dataset (``evaluation.job.evaluate_dataset``)."""
+    """One evaluation job per configured dataset (``evaluation.job.evaluate_dataset``).
+
+    None in a build without the evaluator (said once in the log, not at every tick).
+    """
+    if settings.datasets and importlib.util.find_spec("smote_monitor.evaluation.job") is None:
+        log.warning(
+            "no scheduled evaluations: this build has no smote_monitor.evaluation.job "
+            "(datasets %s are served, not evaluated)",
+            ", ".join(sorted(settings.datasets)),
+        )
+        return {}
 
     def evaluate(dataset: str) -> Callable[[], object]:
         def run() -> object:
-            # Imported at run time: the evaluator is a heavy import, and the server must start
-            # even in a build that lacks it (the job then fails and is counted as failed).
+            # Imported at run time: the evaluator is a heavy import the HTTP start need not wait for.
             from smote_monitor.evaluation.job import evaluate_dataset
 
             return evaluate_dataset(store, settings, dataset)
