@@ -64,7 +64,7 @@ def evaluation_jobs(store: Store, settings: Settings) -> dict[str, ScheduledJob]
 
     def evaluate(dataset: str) -> Callable[[], object]:
         def run() -> object:
-            # Imported at run time: the evaluator is a heavy import the HTTP start need not wait for.
+            # At run time: the evaluator is a heavy import the HTTP start need not wait for.
             from smote_monitor.evaluation.job import evaluate_dataset
 
             return evaluate_dataset(store, settings, dataset)
