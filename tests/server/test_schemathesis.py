@@ -41,7 +41,7 @@ def server(sqlite_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
         yield process
 
 
-def test_no_server_errors(server: ServerProcess) -> None:
+def test_no_server_errors(server: ServerProcess, tmp_path: Path) -> None:
     st = shutil.which("st", path=str(Path(sys.executable).parent))
     assert st is not None, "schemathesis' `st` is not installed next to this Python"
     command = [
@@ -65,7 +65,8 @@ def test_no_server_errors(server: ServerProcess) -> None:
     ]
     for path in _lead_modules_missing():
         command += ["--exclude-path", path]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    # In tmp_path: schemathesis keeps a cache directory (.schemathesis) in its working directory.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, (
         f"{result.stdout}\n{result.stderr}\n--- server log:\n{server.log}"
     )
