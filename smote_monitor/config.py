@@ -48,6 +48,8 @@ DATABASE_URL_EXPECTED = (
 )
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 DEFAULT_LISTEN = "127.0.0.1:9464"
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30.0
 
 DATASET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DATASET_NAME_EXPECTED = (
@@ -248,6 +250,12 @@ class Settings(BaseSettings):
     database_url: Annotated[str, AfterValidator(_database_url)] = DEFAULT_DATABASE_URL
     listen: Annotated[str, AfterValidator(_check_listen)] = DEFAULT_LISTEN
     auth_token_env: str = "SMOTE_MONITOR_TOKEN"
+    # Largest HTTP request body `serve` accepts (bytes); larger ones get 413 unread.
+    max_body_bytes: Annotated[int, Field(gt=0)] = DEFAULT_MAX_BODY_BYTES
+    # How long `serve` waits, on SIGTERM, for a running evaluation (seconds).
+    shutdown_timeout: Annotated[float, Field(gt=0, allow_inf_nan=False)] = (
+        DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+    )
     spool_dir: Path = Path("smote-monitor-spool")
     strict: bool = False
     datasets: dict[str, DatasetConfig] = Field(default_factory=dict)

@@ -10,7 +10,7 @@ import typer
 
 from smote_monitor._version import __version__
 from smote_monitor.cli import alerts as alerts_cli
-from smote_monitor.cli import dashboards, demo, evaluate, record, report, runs, store
+from smote_monitor.cli import dashboards, demo, evaluate, record, report, runs, serve, store
 from smote_monitor.cli._context import (
     CLIState,
     configure_logging,
@@ -83,6 +83,7 @@ app.command("evaluate")(evaluate.evaluate)
 app.command("demo")(demo.demo)
 app.command("report")(report.report)
 app.add_typer(alerts_cli.app, name="alerts")
+app.command("serve")(serve.serve)
 app.add_typer(dashboards.app, name="dashboards")
 
 
