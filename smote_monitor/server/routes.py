@@ -295,10 +295,6 @@ def _known_dataset(ctx: Context, dataset: str) -> None:
         )
 
 
-def _not_built(what: str) -> HTTPProblem:
-    return HTTPProblem(501, f"{what} is not available in this build of smote-monitor")
-
-
 PUSH_BODY = {
     "requestBody": {
         "required": True,
@@ -335,13 +331,9 @@ async def _push(request: Request, ctx: Context, dataset: str, kind: str) -> dict
     _known_dataset(ctx, dataset)
     body = await request.body()
     frame = await run_in_threadpool(rows_frame, body, request.headers.get("content-type"))
-    try:
-        from smote_monitor.evaluation import push
-    except ImportError:  # pragma: no cover - before the push module exists
-        raise _not_built("the push API") from None
-    function = getattr(push, f"push_{kind}", None)
-    if function is None:
-        raise _not_built(f"pushing {kind}")
+    from smote_monitor.evaluation.push import push_labels, push_predictions
+
+    function = push_predictions if kind == "predictions" else push_labels
     result = await run_in_threadpool(function, ctx.store, ctx.settings, dataset, frame)
     answer: dict[str, Any] = result.to_dict()
     return answer
@@ -376,10 +368,8 @@ async def post_labels(dataset: DatasetName, request: Request, ctx: Ctx) -> dict[
 )
 def get_dataset_status(dataset: DatasetName, ctx: Ctx) -> dict[str, Any]:
     _known_dataset(ctx, dataset)
-    try:
-        from smote_monitor.evaluation.status import dataset_status
-    except ImportError:  # pragma: no cover - before the status module exists
-        raise _not_built("dataset status") from None
+    from smote_monitor.evaluation.status import dataset_status
+
     status: dict[str, Any] = dataset_status(ctx.store, ctx.settings, dataset)
     return status
 

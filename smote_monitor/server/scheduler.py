@@ -8,7 +8,6 @@ wait in memory and are written once it is back.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 import time
@@ -50,17 +49,7 @@ class _Stat:
 
 
 def evaluation_jobs(store: Store, settings: Settings) -> dict[str, ScheduledJob]:
-    """One evaluation job per configured dataset (``evaluation.job.evaluate_dataset``).
-
-    None in a build without the evaluator (said once in the log, not at every tick).
-    """
-    if settings.datasets and importlib.util.find_spec("smote_monitor.evaluation.job") is None:
-        log.warning(
-            "no scheduled evaluations: this build has no smote_monitor.evaluation.job "
-            "(datasets %s are served, not evaluated)",
-            ", ".join(sorted(settings.datasets)),
-        )
-        return {}
+    """One evaluation job per configured dataset (``evaluation.job.evaluate_dataset``)."""
 
     def evaluate(dataset: str) -> Callable[[], object]:
         def run() -> object:
