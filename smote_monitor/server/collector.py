@@ -270,6 +270,7 @@ class StoreCollector(Collector):
             samples, up = _Samples(), False
         samples.add(c.MONITOR_BUILD_INFO, (self.version,), 1)
         samples.add(c.MONITOR_STORE_UP, (), 1 if up else 0)
+        samples.add(c.MONITOR_SERIES_DROPPED, (c.REASON_SERIES_CAP,), 0)  # its place in the cap
         dropped = _apply_cap(samples, self.max_series)
         with self._lock:
             self._series_dropped += dropped
@@ -371,7 +372,7 @@ def _one_snapshot(session: Session) -> None:
 def read_samples(session: Session, settings: Settings) -> _Samples:
     """Every series the store holds, from a handful of set-based queries in ``session``."""
     samples = _Samples()
-    names = dict(session.execute(select(Dataset.id, Dataset.name)).tuples().all())
+    names = dict(session.execute(select(Dataset.id, Dataset.name)).all())
     latest_runs = _runs(session, samples, names)
     windows = {name: settings.dataset(name).windows for name in names.values()}
     _evaluations(session, samples, names, windows, latest_runs)
@@ -415,7 +416,7 @@ def _runs(session: Session, samples: _Samples, names: Mapping[int, str]) -> dict
             RunMetric.run_id, RunMetric.split, RunMetric.metric, RunMetric.value
         ).where(RunMetric.run_id.in_(latest.values()))
         dataset_of_run = {run_id: names[d] for d, run_id in latest.items()}
-        for run_id, split, metric, value in session.execute(metrics).tuples():
+        for run_id, split, metric, value in session.execute(metrics):
             samples.add(c.RUN_VALIDATION_METRIC, (dataset_of_run[run_id], split, metric), value)
 
     counts = select(
@@ -423,7 +424,7 @@ def _runs(session: Session, samples: _Samples, names: Mapping[int, str]) -> dict
     ).group_by(Run.dataset_id, Run.status, Run.gate_passed)
     outcomes: dict[str, dict[str, int]] = {}
     running: dict[str, int] = {}
-    for dataset_id, status, gate_passed, n, attempts in session.execute(counts).tuples():
+    for dataset_id, status, gate_passed, n, attempts in session.execute(counts):
         dataset = names[dataset_id]
         totals = outcomes.setdefault(dataset, dict.fromkeys(c.RUN_OUTCOMES, 0))
         running.setdefault(dataset, 0)
@@ -485,7 +486,7 @@ def _evaluations(
             ranked.c.evaluated_at,
             ranked.c.drift_share,
         ).where(ranked.c.rank == 1)
-    ).tuples():
+    ):
         dataset = names[dataset_id]
         if dataset not in last_evaluated or evaluated_at > last_evaluated[dataset]:
             last_evaluated[dataset] = evaluated_at
@@ -505,7 +506,7 @@ def _evaluations(
             Evaluation.kind == SYNTHETIC_SHIFT,
             Evaluation.reference_run_id.in_(latest_runs.values()),
         )
-        for eid, dataset_id, run_id in session.execute(shifts).tuples():
+        for eid, dataset_id, run_id in session.execute(shifts):
             if latest_runs.get(dataset_id) == run_id:
                 shift_of[eid] = names[dataset_id]
 
@@ -517,7 +518,7 @@ def _evaluations(
             DriftResultRow.value,
             DriftResultRow.drifted,
         ).where(DriftResultRow.evaluation_id.in_([*drift_of, *shift_of]))
-        for eid, feature, method, value, drifted in session.execute(drift).tuples():
+        for eid, feature, method, value, drifted in session.execute(drift):
             if eid in drift_of:
                 dataset = drift_of[eid]
                 samples.add(c.FEATURE_DRIFT_SCORE, (dataset, feature, method), value)
@@ -529,7 +530,7 @@ def _evaluations(
         slices = select(SliceResultRow.evaluation_id, SliceResultRow.slice, *_SLICE_COLUMNS).where(
             SliceResultRow.evaluation_id.in_(slices_of)
         )
-        for eid, label, *values in session.execute(slices).tuples():
+        for eid, label, *values in session.execute(slices):
             dataset, window = slices_of[eid]
             for (spec, _), value in zip(_SLICE_GAUGES, values, strict=True):
                 samples.add(spec, (dataset, label, window), value)
@@ -539,7 +540,7 @@ def _counters(session: Session, samples: _Samples, names: Mapping[int, str]) -> 
     query = select(Counter.dataset_id, Counter.name, Counter.slice, Counter.outcome, Counter.value)
     query = query.where(Counter.name.in_([SLICE_PREDICTIONS, *_COUNTER_FAMILIES]))
     confusion: dict[tuple[str, str], dict[str, int]] = {}
-    for dataset_id, name, label, outcome, value in session.execute(query).tuples():
+    for dataset_id, name, label, outcome, value in session.execute(query):
         dataset = names[dataset_id]
         if name == SLICE_PREDICTIONS:
             if outcome in c.CONFUSION_OUTCOMES:
@@ -564,9 +565,7 @@ def _jobs(session: Session, samples: _Samples) -> None:
         JobStat.duration_buckets,
     )
     bounds = [_bound(b) for b in c.JOB_DURATION_BUCKETS]
-    for job, runs, failures, last_success_at, duration_sum, stored in session.execute(
-        query
-    ).tuples():
+    for job, runs, failures, last_success_at, duration_sum, stored in session.execute(query):
         counts = list(stored or [])
         if len(counts) != len(bounds):
             # Stored under other bounds: the total stays right, the bucket split is unknown.
