@@ -309,6 +309,11 @@ def _families(samples: _Samples) -> Iterator[Metric]:
 
 def _apply_cap(samples: _Samples, max_series: int) -> int:
     """Leave out the lowest-priority series beyond ``max_series``; return how many."""
+    total = sum(
+        _series_count(value) for series in samples.by_family.values() for value in series.values()
+    )
+    if total <= max_series:
+        return 0
     units: dict[int, dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]]] = defaultdict(
         lambda: defaultdict(list)
     )
