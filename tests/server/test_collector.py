@@ -615,3 +615,34 @@ def test_max_series_defaults_to_the_setting() -> None:
     assert StoreCollector(store, Settings(max_series=50)).max_series == 50
     with pytest.raises(ValueError, match="max_series: got 0; expected an int >= 1"):
         StoreCollector(store, Settings(), max_series=0)
+
+
+def test_a_dataset_not_evaluated_lately_still_exports_its_latest_evaluation(store: Store) -> None:
+    """The scrape ranks recent evaluations only, and the whole history of stale datasets."""
+    now = datetime.now(UTC)
+    settings = Settings(datasets={"fresh": {"windows": ["1h"]}, "stale": {"windows": ["1h"]}})
+    with store.write() as session:
+        for dataset, ages in (("fresh", (60 * 24, 5)), ("stale", (60 * 24 * 9, 60 * 24 * 3))):
+            for minutes in ages:
+                add_evaluation(
+                    session,
+                    dataset=dataset,
+                    kind=PRODUCTION,
+                    window="1h",
+                    evaluated_at=now - timedelta(minutes=minutes),
+                    reference_run_id=None,
+                    drift=_drift({"amount": (minutes / 1e5, False)}),
+                    kinds={},
+                    slices=[metrics_of(SLICE_ALL, Confusion(tp=minutes, fn=1), 1)],
+                )
+    registry = _scrape(store, settings)
+    c = conventions
+    for dataset, minutes in (("fresh", 5), ("stale", 60 * 24 * 3)):
+        score = _value(
+            registry, c.FEATURE_DRIFT_SCORE, dataset=dataset, feature="amount", method="ks"
+        )
+        assert score == minutes / 1e5
+        support = _value(registry, c.SLICE_SUPPORT, dataset=dataset, slice=SLICE_ALL, window="1h")
+        assert support == minutes + 1
+        last = _value(registry, c.DRIFT_LAST_EVALUATION_TIMESTAMP_SECONDS, dataset=dataset)
+        assert last == pytest.approx((now - timedelta(minutes=minutes)).timestamp())
