@@ -489,19 +489,7 @@ def _evaluations(
     for dataset, evaluated_at in last_evaluated.items():
         samples.add(c.DRIFT_LAST_EVALUATION_TIMESTAMP_SECONDS, (dataset,), evaluated_at)
 
-    shift_of: dict[int, str] = {}
-    if latest_runs:
-        # persist_run stamps a run's shift with the run's finish time: matching it too lets the
-        # query walk the evaluated_at index instead of every evaluation ever stored.
-        shifts = select(Evaluation.id, Evaluation.dataset_id, Evaluation.reference_run_id).where(
-            Evaluation.kind == SYNTHETIC_SHIFT,
-            Evaluation.evaluated_at.in_({run.finished_at for run in latest_runs.values()}),
-            Evaluation.reference_run_id.in_([run.id for run in latest_runs.values()]),
-        )
-        for eid, dataset_id, run_id in session.execute(shifts):
-            if latest_runs[dataset_id].id == run_id:
-                shift_of[eid] = names[dataset_id]
-
+    shift_of = _shift_evaluations(session, names, latest_runs)
     if drift_of or shift_of:
         drift = select(
             DriftResultRow.evaluation_id,
@@ -526,6 +514,43 @@ def _evaluations(
             dataset, window = slices_of[eid]
             for (spec, _), value in zip(_SLICE_GAUGES, values, strict=True):
                 samples.add(spec, (dataset, label, window), value)
+
+
+def _shift_evaluations(
+    session: Session, names: Mapping[int, str], latest_runs: Mapping[int, _LatestRun]
+) -> dict[int, str]:
+    """The synthetic-shift evaluation of each dataset's latest run: evaluation id -> dataset.
+
+    ``persist_run`` stamps a run's shift with the run's finish time, so matching it lets the
+    query walk the ``evaluated_at`` index instead of every evaluation stored (``reference_run_id``
+    has no index); a run whose shift is stamped otherwise is looked up among its dataset's rows.
+    """
+    dataset_of_run = {run.id: dataset_id for dataset_id, run in latest_runs.items()}
+    found: dict[int, str] = {}
+    if not latest_runs:
+        return found
+
+    def look_up(*where: ColumnElement[bool]) -> None:
+        query = select(Evaluation.id, Evaluation.reference_run_id).where(
+            Evaluation.kind == SYNTHETIC_SHIFT, *where
+        )
+        for eid, run_id in session.execute(query.order_by(Evaluation.id)):
+            if run_id in dataset_of_run:
+                found[eid] = names[dataset_of_run[run_id]]
+                seen.add(run_id)
+
+    seen: set[int] = set()
+    look_up(
+        Evaluation.evaluated_at.in_({run.finished_at for run in latest_runs.values()}),
+        Evaluation.reference_run_id.in_(sorted(dataset_of_run)),
+    )
+    missing = sorted(set(dataset_of_run) - seen)
+    if missing:
+        look_up(
+            Evaluation.dataset_id.in_(sorted({dataset_of_run[r] for r in missing})),
+            Evaluation.reference_run_id.in_(missing),
+        )
+    return found
 
 
 _CurrentRow = tuple[int, int, str, datetime, float | None]

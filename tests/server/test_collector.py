@@ -646,3 +646,26 @@ def test_a_dataset_not_evaluated_lately_still_exports_its_latest_evaluation(stor
         assert support == minutes + 1
         last = _value(registry, c.DRIFT_LAST_EVALUATION_TIMESTAMP_SECONDS, dataset=dataset)
         assert last == pytest.approx((now - timedelta(minutes=minutes)).timestamp())
+
+
+def test_a_shift_stamped_after_its_run_is_still_found(
+    store: Store, populated: dict[str, Any]
+) -> None:
+    from sqlalchemy import update
+
+    from smote_monitor.store.evaluations import SYNTHETIC_SHIFT
+    from smote_monitor.store.models import Evaluation
+
+    before = _samples(_scrape(store))
+    with store.write() as session:
+        session.execute(
+            update(Evaluation)
+            .where(Evaluation.kind == SYNTHETIC_SHIFT)
+            .values(evaluated_at=populated["now"] + timedelta(hours=1))
+        )
+    after = _samples(_scrape(store))
+    shift = conventions.SYNTHETIC_SHIFT_SCORE.name
+    assert {k: v for k, v in after.items() if k[0] == shift} == {
+        k: v for k, v in before.items() if k[0] == shift
+    }
+    assert sum(k[0] == shift for k in after) == 4
