@@ -31,15 +31,16 @@ What each family reports, and the choices made:
   window removed from the config stops being exported). A rate whose denominator was 0 is stored
   as NULL and is left out, never exported as NaN: PromQL comparisons with NaN are always false,
   so an absent series is the honest "no data" (``absent()`` sees it, an alert does not fire on
-  it). Slice labels arrive already folded at ingestion (``column=other``).
+  it). Slice labels arrive already folded at ingestion (a column's values beyond its
+  ``max_slice_values`` share the fold bucket, :data:`~smote_monitor.conventions.SLICE_OTHER`).
 - **Store counters** (the ``counters`` table) are exported as they are:
   ``smote_slice_predictions_total`` (every confusion outcome of a slice, 0 for one not seen yet,
   so a first increment is not lost to ``rate()``), ``smote_production_rows_total``,
   ``smote_production_labeled_rows_total``. They only ever add, so they never decrease across
   restarts or replicas. A corrected label is counted under its new outcome and never withdrawn
-  from the old one; the corrections are counted in the store's ``label_corrections`` counter,
-  which is not a catalog family and is not exported (``GET /api/v1/datasets/{d}/status``
-  reports it).
+  from the old one (so after a correction the outcomes sum to more than the labelled rows); the
+  corrections are counted in the store's ``label_corrections`` row, which no catalog family
+  exports.
 - ``smote_drift_last_evaluation_timestamp_seconds`` is the newest production evaluation of the
   dataset, any window.
 - **Job metrics** come from ``job_stats``: the histogram's buckets are the stored cumulative counts

@@ -603,10 +603,7 @@ def test_no_metric_objects_at_module_level_or_in_the_global_registry() -> None:
     for name, value in vars(collector_module).items():
         # a metric object or a registered-style collector instance (classes are fine)
         assert not isinstance(value, Metric | MetricWrapperBase | StoreCollector), name
-    assert not any(
-        name.startswith("smote_")
-        for name in REGISTRY._names_to_collectors  # type: ignore[attr-defined]
-    )
+    assert not any(name.startswith("smote_") for name in REGISTRY._names_to_collectors)
 
 
 def test_max_series_defaults_to_the_setting() -> None:
