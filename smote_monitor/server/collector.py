@@ -258,6 +258,8 @@ class StoreCollector(Collector):
         self.version = version
         self._lock = threading.Lock()
         self._series_dropped = 0
+        self._store_up = True
+        self._last_dropped = 0
 
     def describe(self) -> list[Metric]:
         # Registering must not query the store; the registry accepts an empty description.
@@ -272,8 +274,8 @@ class StoreCollector(Collector):
                 samples = read_samples(session, self.settings)
             up = True
         except (SmoteMonitorError, SQLAlchemyError) as exc:
-            log.warning("/metrics: the store could not be read, exporting store_up 0: %s", exc)
             samples, up = _Samples(), False
+            error = exc
         samples.add(c.MONITOR_BUILD_INFO, (self.version,), 1)
         samples.add(c.MONITOR_STORE_UP, (), 1 if up else 0)
         samples.add(c.MONITOR_SERIES_DROPPED, (c.REASON_SERIES_CAP,), 0)  # its place in the cap
@@ -281,7 +283,16 @@ class StoreCollector(Collector):
         with self._lock:
             self._series_dropped += dropped
             total_dropped = self._series_dropped
-        if dropped:
+            # Say what changed, once, not every scrape (Prometheus scrapes every few seconds).
+            was_up, self._store_up = self._store_up, up
+            dropped_before, self._last_dropped = self._last_dropped, dropped
+        if not up:
+            (log.warning if was_up else log.debug)(
+                "/metrics: the store could not be read, exporting store_up 0: %s", error
+            )
+        elif not was_up:
+            log.info("/metrics: the store can be read again")
+        if dropped != dropped_before:
             log.warning(
                 "/metrics: %d series over the cap of %d left out (max_series)",
                 dropped,

@@ -473,8 +473,12 @@ def test_a_store_that_is_down_answers_build_info_and_store_up_0(
 
 
 def test_the_store_coming_back_is_seen_by_the_next_scrape(
-    store: Store, populated: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    store: Store,
+    populated: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level("INFO", logger=collector_module.__name__)
     registry = _scrape(store)
     assert _value(registry, conventions.MONITOR_STORE_UP) == 1
     real = collector_module.read_samples
@@ -490,6 +494,12 @@ def test_the_store_coming_back_is_seen_by_the_next_scrape(
     monkeypatch.setattr(collector_module, "read_samples", real)
     assert _value(registry, conventions.MONITOR_STORE_UP) == 1
     assert _value(registry, conventions.RUNS, dataset="fraud", outcome="passed") == 2
+    # two scrapes failed, one warning; the recovery is said once too
+    messages = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == collector_module.__name__
+    ]
+    assert [level for level, _ in messages] == ["WARNING", "INFO"]
+    assert "server closed the connection" in messages[0][1]
 
 
 def _count(registry: CollectorRegistry) -> int:
