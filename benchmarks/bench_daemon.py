@@ -101,7 +101,9 @@ def push_rate(server: ServerProcess, start: int, kind: str, batch: int, batches:
     for i in range(batches):
         data = frame(start + i * batch, batch, seed=start + i)
         if kind == "json":
-            bodies.append((json.dumps({"rows": data.to_dict("records")}).encode(), "application/json"))
+            bodies.append(
+                (json.dumps({"rows": data.to_dict("records")}).encode(), "application/json")
+            )
         else:
             bodies.append((arrow_bytes(data), ARROW))
     with server.client(timeout=600) as http:
@@ -198,13 +200,13 @@ def cycle_child(config: Path, n: int) -> None:
 
 
 def bench_scrape(name: str, url: str, args: argparse.Namespace, workdir: Path) -> None:
+    from smote_monitor.drift.engine import DatasetDrift, DriftResult
+    from smote_monitor.slices.counts import Confusion
+    from smote_monitor.slices.metrics import metrics_of
     from smote_monitor.store import Store
     from smote_monitor.store import counters as counter_rows
     from smote_monitor.store.datasets import dataset_row
     from smote_monitor.store.evaluations import PRODUCTION, add_evaluation
-    from smote_monitor.drift.engine import DatasetDrift, DriftResult
-    from smote_monitor.slices.counts import Confusion
-    from smote_monitor.slices.metrics import metrics_of
 
     datasets = {f"d{i}": dataset_config(2) for i in range(10)}
     config = write_config(workdir, url, datasets=datasets)
@@ -286,9 +288,7 @@ def fresh_postgres(base: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument(
-        "--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    )
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--only", default="push,cycle,scrape")
     parser.add_argument("--pending", default="0,1000000,10000000")
     parser.add_argument("--cycle-rows", default="100000,1000000,5000000")
@@ -306,7 +306,9 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 workdir = Path(tmp)
                 url = (
-                    f"sqlite:///{workdir}/store.db" if backend == "sqlite" else fresh_postgres(args.postgres)
+                    f"sqlite:///{workdir}/store.db"
+                    if backend == "sqlite"
+                    else fresh_postgres(args.postgres)
                 )
                 {"push": bench_push, "cycle": bench_cycle, "scrape": bench_scrape}[part](
                     backend, url, args, workdir

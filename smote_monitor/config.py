@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from smote_monitor.conventions import DEFAULT_MAX_SERIES
 from smote_monitor.errors import InvalidInputError, SmoteMonitorError
 from smote_monitor.slices.limits import (
     DEFAULT_MAX_SLICE_VALUES,
@@ -258,6 +259,9 @@ class Settings(BaseSettings):
     )
     spool_dir: Path = Path("smote-monitor-spool")
     strict: bool = False
+    # Series one /metrics scrape exports at most; beyond it the lowest-priority series (feature
+    # drift, then slice SLIs) are left out and counted in smote_monitor_series_dropped_total.
+    max_series: Annotated[int, Field(ge=1)] = DEFAULT_MAX_SERIES
     datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
 
     @field_validator("datasets")

@@ -266,3 +266,13 @@ SEVERITY_INFO = "info"
 RULE_GROUP_PREFIX = "smote-monitor"
 # Level of the recording rules (Prometheus level:metric:operations naming).
 RECORDING_LEVEL_SLICE = "dataset_slice"
+
+# --- Bounds of what the collector exports -------------------------------------------------------
+# Appended after CATALOG on purpose: none of these is a metric family.
+REASON_SERIES_CAP = "series_cap"
+"""``smote_monitor_series_dropped_total{reason}``: series left out of a scrape over the cap."""
+JOB_DURATION_BUCKETS: tuple[float, ...] = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+"""Upper bounds (seconds) of ``smote_monitor_job_duration_seconds``; ``job_stats`` keeps one
+cumulative count per bound, so changing them needs the stored counts reset."""
+DEFAULT_MAX_SERIES = 10_000
+"""Series one scrape exports at most (the ``max_series`` setting's default)."""

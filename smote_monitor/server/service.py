@@ -100,7 +100,7 @@ class Service:
     shutdown_timeout : float
         Seconds a running evaluation (and open HTTP requests) get after SIGTERM.
     registry : CollectorRegistry, optional
-        What ``/metrics`` serves.
+        What ``/metrics`` serves; default a fresh registry holding the store collector.
     jobs : mapping of name to ScheduledJob, optional
         The scheduled jobs; default one evaluation per configured dataset.
     lease_ttl : float
@@ -122,7 +122,7 @@ class Service:
         self.listen = listen
         self.allow_unauthenticated = allow_unauthenticated
         self.shutdown_timeout = shutdown_timeout
-        self.registry = registry if registry is not None else CollectorRegistry()
+        self.registry = registry
         self.lease_ttl = lease_ttl
         self.abandoned_jobs = False  # an evaluation was still running when we gave up on it
         self._jobs = jobs
@@ -170,6 +170,11 @@ class Service:
             log.warning(
                 "store unreachable at start: %s; serving, /readyz says 503 until it is back", exc
             )
+        if self.registry is None:
+            from smote_monitor.server.collector import StoreCollector
+
+            self.registry = CollectorRegistry()
+            self.registry.register(StoreCollector(store, self.settings))
         jobs = self._jobs if self._jobs is not None else evaluation_jobs(store, self.settings)
         outage = StoreOutage(retry_hint=_retry_hint(jobs, self.lease_ttl / 3))
         self._leadership = leadership_for(store, ttl=self.lease_ttl, outage=outage)

@@ -12,11 +12,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from smote_monitor.conventions import JOB_DURATION_BUCKETS
 from smote_monitor.records import utcnow
 from smote_monitor.store.models import JobStat
-
-JOB_DURATION_BUCKETS: tuple[float, ...] = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
-"""Upper bounds (seconds) of the job duration histogram; ``+Inf`` is ``runs`` itself."""
 
 ERROR_MAX = 2000
 """Characters of the last error kept (a traceback-sized message is truncated)."""

@@ -169,3 +169,40 @@ def test_an_unknown_dataset_is_404(server: ServerProcess) -> None:
     with server.client() as http:
         answer = http.post("/api/v1/datasets/churn/predictions", json={"rows": _rows(range(1))})
     assert answer.status_code == 404 and answer.json()["error"]["field"] == "dataset"
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_show_the_run_the_counters_and_the_windows(server: ServerProcess) -> None:
+    from smote_monitor import conventions as c
+
+    with server.client() as http:
+        http.post("/api/v1/datasets/fraud/predictions", json={"rows": _rows(range(5000, 5010))})
+        http.post(
+            "/api/v1/datasets/fraud/labels",
+            json={"rows": [{"event_id": i, "is_fraud": 1} for i in range(5000, 5010)]},
+        )
+        _window(http, "1h", "region=eu", lambda w, s: s["tp"] >= 20)
+        samples = _samples(http.get("/metrics").text)
+    tp = samples[
+        (
+            c.SLICE_PREDICTIONS.sample_name,
+            (("dataset", "fraud"), ("outcome", "tp"), ("slice", "region=eu")),
+        )
+    ]
+    assert tp >= 20
+    assert samples[(c.RUN_SYNTHETIC_RATIO.name, (("dataset", "fraud"),))] > 0
+    assert samples[(c.MONITOR_STORE_UP.name, ())] == 1
+    recall = samples[
+        (c.SLICE_RECALL.name, (("dataset", "fraud"), ("slice", "region=eu"), ("window", "1h")))
+    ]
+    assert recall == 1.0
+    assert samples[(c.PRODUCTION_ROWS.sample_name, (("dataset", "fraud"),))] >= 35
