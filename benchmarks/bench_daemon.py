@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 
@@ -106,7 +107,7 @@ def push_rate(server: ServerProcess, start: int, kind: str, batch: int, batches:
             )
         else:
             bodies.append((arrow_bytes(data), ARROW))
-    with server.client(timeout=600) as http:
+    with httpx.Client(base_url=server.url, timeout=600) as http:
         began = time.perf_counter()
         for body, content_type in bodies:
             answer = http.post(
