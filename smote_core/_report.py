@@ -73,6 +73,11 @@ class Provenance:
     def __len__(self) -> int:
         return int(self.row.shape[0])
 
+    def __repr__(self) -> str:
+        # One entry per synthetic row in each of five arrays: too much to print.
+        names = ", ".join(f.name for f in fields(self))
+        return f"{type(self).__name__}(n_synthetic={len(self)}, fields={names})"
+
 
 @dataclass
 class ResampleReport:

@@ -157,6 +157,20 @@ def test_provenance_sample_is_bounded_and_consistent():
         assert entry["gap"] == prov.gap[i] and entry["distance"] == prov.distance[i]
 
 
+def test_provenance_repr_is_short_and_informative():
+    # The arrays have one entry per synthetic row; printing them (even numpy's "..." summary
+    # of five of them) buried a notebook cell. The repr names the count and the fields.
+    X, y = blobs((20_000, 500), seed=2)
+    sampler = sc.SMOTE(random_state=0)
+    sampler.fit_resample(X, y)
+    text = repr(sampler.provenance_)
+    assert len(text) < 200
+    assert text == ("Provenance(n_synthetic=19500, fields=row, parent, neighbor, gap, distance)")
+    assert repr(sc.Provenance.empty()) == (
+        "Provenance(n_synthetic=0, fields=row, parent, neighbor, gap, distance)"
+    )
+
+
 def test_cleaner_report():
     X, y = blobs((120, 40), seed=2)
     sampler = sc.TomekLinks(sampling_strategy="all")
