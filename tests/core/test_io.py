@@ -86,13 +86,21 @@ def test_dataframe_roundtrip_keeps_columns_dtypes_and_resets_index(cls):
 
 
 def test_integer_columns_are_rounded_not_truncated():
-    X = pd.DataFrame({"a": [0, 0, 0, 0, 10, 10, 10], "b": [0.0, 1, 2, 3, 0, 1, 2]})
-    y = np.array([0, 0, 0, 0, 1, 1, 1])
+    # Minority values differ row to row and are far apart, so synthetic values land between
+    # integers: truncating them, or writing a row's value into another row, changes the output.
+    X = pd.DataFrame({"a": [0] * 20 + [3, 17, 40, 91, 150], "b": np.arange(25.0) % 20})
+    y = np.array([0] * 20 + [1] * 5)
     sampler = sc.SMOTE(k_neighbors=2, random_state=0)
     X_res, _ = sampler.fit_resample(X, y)
     prov = sampler.provenance_
     a = X["a"].to_numpy(dtype=float)
-    expected = np.rint(a[prov.parent] + prov.gap * (a[prov.neighbor] - a[prov.parent]))
+    exact = a[prov.parent] + prov.gap * (a[prov.neighbor] - a[prov.parent])
+    expected = np.rint(exact)
+    # The data tells rounding from truncation, and the synthetic rows from each other.
+    assert len(prov) == 15
+    assert (np.trunc(exact) != expected).sum() >= 5
+    assert np.unique(expected).shape[0] > len(prov) // 2
+    assert X_res["a"].dtype == np.int64
     np.testing.assert_array_equal(X_res["a"].to_numpy()[prov.row], expected)
 
 
