@@ -314,7 +314,7 @@ def near_duplicates(
     ``own_distance`` is each synthetic row's distance to a real row it was built from (its
     parent or neighbour): a row within the threshold of it is counted without a search.
     """
-    from ._neighbors import kneighbors
+    from ._radius import any_within
 
     n_syn = X_synthetic.shape[0]
     near = np.zeros(n_syn, dtype=bool) if own_distance is None else own_distance <= threshold
@@ -324,8 +324,8 @@ def near_duplicates(
         rest = rest[np.linspace(0, rest.shape[0] - 1, size).astype(np.intp)]
     found = 0.0
     if rest.shape[0]:
-        dist, _ = kneighbors(X_real, 1, X_query=X_synthetic[rest])
-        found = float(np.mean(dist[:, 0] <= threshold)) * (n_syn - int(near.sum()))
+        within = any_within(X_real, X_synthetic[rest], threshold)
+        found = float(np.mean(within)) * (n_syn - int(near.sum()))
     return (float(near.sum()) + found) / n_syn, int(rest.shape[0])
 
 

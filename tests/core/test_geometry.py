@@ -224,3 +224,58 @@ def test_self_search_distances_equal_brute_force(X, k):
     want, _ = _full_knn(X, k)
     np.testing.assert_allclose(dist, want, rtol=1e-9, atol=1e-9)
     assert not np.any(ind == np.arange(len(X))[:, None])
+
+
+class _NoPool:
+    """Stands in for ThreadPoolExecutor where a small search must not start one."""
+
+    def __init__(self, *args, **kwargs):
+        raise AssertionError("a small input started a thread pool")
+
+
+@pytest.mark.parametrize("shape", [(2000, 10), (10_000, 20)])
+@pytest.mark.parametrize("share", [0.01, 0.1])
+def test_small_fit_starts_no_thread_pool(monkeypatch, shape, share):
+    # Starting workers (and pinning BLAS for them) cost more than a small search itself: a
+    # 10k x 20 fit took twice imbalanced-learn's time. Below a size threshold all runs here.
+    from smote_core import _base, _radius, _self_neighbors
+
+    for module in (_neighbors, _self_neighbors, _base, _radius):
+        monkeypatch.setattr(module, "ThreadPoolExecutor", _NoPool)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(shape)
+    y = (rng.random(shape[0]) < share).astype(int)
+    sampler = sc.SMOTE(random_state=0)
+    _, y_res = sampler.fit_resample(X, y)
+    assert np.bincount(y_res)[0] == np.bincount(y_res)[1]
+    assert sampler.report_.near_duplicate_sample_size > 0
+
+
+def _radius_case(kind: str) -> tuple[np.ndarray, np.ndarray, float]:
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(1500, 13))
+    Q = X[rng.integers(0, 1500, 300)] + rng.normal(scale=0.02, size=(300, 13))
+    if kind == "duplicates":
+        Q[:20] = X[:20]  # distance 0, inside any radius
+    elif kind == "offset":
+        X, Q = X + 1e4, Q + 1e4  # large norms: the float32 screen's slack must cover rounding
+    elif kind == "float32":
+        X, Q = X.astype(np.float32), Q.astype(np.float32)
+    d = np.sqrt(((Q[:, None, :] - X[None, :, :]).astype(np.float64) ** 2).sum(axis=2)).min(axis=1)
+    return X, Q, float(np.median(d))
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "duplicates", "offset", "float32"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_radius_search_equals_the_nearest_distance(monkeypatch, kind, workers):
+    # "Is some fit row within r?" must agree with the exact nearest distance, rows at exactly
+    # r included, whether the fit rows are screened in one thread or split over two.
+    from smote_core import _radius
+
+    monkeypatch.setattr(_radius, "SERIAL_MAX_WORK", 0 if workers > 1 else 10**12)
+    monkeypatch.setattr(_radius, "n_threads", lambda: workers)
+    monkeypatch.setattr(_radius, "FIT_BLOCK", 256)  # several blocks on a small problem
+    X, Q, radius = _radius_case(kind)
+    nearest, _ = _neighbors.kneighbors(X, 1, X_query=Q, algorithm="brute")
+    for r in (0.0, radius, float(nearest[7, 0]), np.inf):
+        np.testing.assert_array_equal(_radius.any_within(X, Q, r), nearest[:, 0] <= r)
