@@ -266,16 +266,20 @@ def _radius_case(kind: str) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "duplicates", "offset", "float32"])
-@pytest.mark.parametrize("workers", [1, 2])
-def test_radius_search_equals_the_nearest_distance(monkeypatch, kind, workers):
+@pytest.mark.parametrize("path", ["kd-tree", "serial", "threads"])
+def test_radius_search_equals_the_nearest_distance(monkeypatch, kind, path):
     # "Is some fit row within r?" must agree with the exact nearest distance, rows at exactly
-    # r included, whether the fit rows are screened in one thread or split over two.
+    # r included, whether a k-d tree proposes the candidates or GEMM blocks screen them, in
+    # one thread or split over two.
     from smote_core import _radius
 
+    workers = 2 if path == "threads" else 1
+    monkeypatch.setattr(_radius, "KD_TREE_MAX_ROWS", 10**9 if path == "kd-tree" else 0)
     monkeypatch.setattr(_radius, "SERIAL_MAX_WORK", 0 if workers > 1 else 10**12)
     monkeypatch.setattr(_radius, "n_threads", lambda: workers)
     monkeypatch.setattr(_radius, "FIT_BLOCK", 256)  # several blocks on a small problem
     X, Q, radius = _radius_case(kind)
     nearest, _ = _neighbors.kneighbors(X, 1, X_query=Q, algorithm="brute")
-    for r in (0.0, radius, float(nearest[7, 0]), np.inf):
+    just_under = float(np.nextafter(nearest[7, 0], 0.0))  # the tree proposes, we refuse
+    for r in (0.0, radius, float(nearest[7, 0]), just_under, np.inf):
         np.testing.assert_array_equal(_radius.any_within(X, Q, r), nearest[:, 0] <= r)
