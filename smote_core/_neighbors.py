@@ -48,6 +48,8 @@ __all__ = ["CategoricalTerm", "kneighbors", "n_threads"]
 # Up to this many features a k-d tree prunes well; beyond it brute force through BLAS wins
 # (issue 3: cKDTree took 756 s where brute force took 31 s on 100k x 20 Gaussian points).
 KDTREE_MAX_FEATURES = 8
+#: Neighbours returned (queries x k) up to which the k-d tree is queried in one thread.
+KDTREE_SERIAL_MAX_HITS = 25_000
 # One screening block is QUERY_BLOCK x COL_BLOCK float32 = 512 KiB: it stays in a core's L2
 # (fastest of the shapes measured here, 64..1024 x 256..4096, on a 20-feature GEMM). Query
 # blocks may grow to twice QUERY_BLOCK rows so that every worker gets the same number of equal
@@ -152,7 +154,10 @@ def _kd_tree(
     from scipy.spatial import cKDTree
 
     extra = 0 if own is None else 1
-    dist, ind = cKDTree(X_fit).query(X_query, k=k + extra, workers=-1)
+    # scipy starts its threads on every call: for a few thousand queries that costs more than
+    # the second core saves (200 rows x 4 features: 0.33 ms on every core, 0.16 ms on one).
+    workers = -1 if X_query.shape[0] * (k + extra) > KDTREE_SERIAL_MAX_HITS else 1
+    dist, ind = cKDTree(X_fit).query(X_query, k=k + extra, workers=workers)
     dist = np.asarray(dist, dtype=np.float64).reshape(len(X_query), k + extra)
     ind = np.asarray(ind, dtype=np.intp).reshape(len(X_query), k + extra)
     if own is None:

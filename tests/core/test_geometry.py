@@ -283,3 +283,24 @@ def test_radius_search_equals_the_nearest_distance(monkeypatch, kind, path):
     just_under = float(np.nextafter(nearest[7, 0], 0.0))  # the tree proposes, we refuse
     for r in (0.0, radius, float(nearest[7, 0]), just_under, np.inf):
         np.testing.assert_array_equal(_radius.any_within(X, Q, r), nearest[:, 0] <= r)
+
+
+def test_small_kd_tree_search_stays_in_the_calling_thread(monkeypatch):
+    # scipy starts its worker threads on every query call; for a few hundred rows that cost
+    # twice the query itself.
+    import scipy.spatial
+
+    seen = []
+    real = scipy.spatial.cKDTree
+
+    class Recording(real):
+        def query(self, *args, **kwargs):
+            seen.append(kwargs.get("workers", 1))
+            return super().query(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.spatial, "cKDTree", Recording)
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    _neighbors.kneighbors(X, 5, algorithm="kd_tree")
+    big = np.random.default_rng(0).normal(size=(20_000, 4))
+    _neighbors.kneighbors(big, 5, algorithm="kd_tree")
+    assert seen == [1, -1]
