@@ -236,6 +236,13 @@ class _Sampler:
     """The thread sampling RSS every ``Measure.interval`` while some block is open."""
 
     def __init__(self) -> None:
+        self.reset()
+        if hasattr(os, "register_at_fork"):
+            # A fork's child has only the forking thread, and the lock may have been held by
+            # the sampler at that instant: the child starts afresh.
+            os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
         self._lock = threading.Lock()
         self._open: set[Measure] = set()
         self._wake = threading.Event()
@@ -245,7 +252,6 @@ class _Sampler:
         with self._lock:
             self._open.add(measure)
             self._wake.set()
-            # Not alive after a fork, whose child has only the forking thread.
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, daemon=True)
                 self._thread.start()

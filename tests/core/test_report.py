@@ -212,6 +212,24 @@ def test_measure_reuses_one_sampling_thread(monkeypatch):
     assert m.duration > 0 and m.peak >= 0
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_measure_in_a_forked_child():
+    # The child has no sampler thread and must not inherit a held lock: it measures anew.
+    import os
+
+    with sc.Measure():
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit code
+            try:
+                with sc.Measure() as m:
+                    np.ones(1_000_000)
+                os._exit(0 if m.duration > 0 else 1)
+            except BaseException:
+                os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_peak_memory_covers_the_output():
     # 1M synthetic rows x 8 float64 = 64 MB, far above malloc's reuse of freed memory.
     X, y = blobs((300, 100), n_features=8, seed=0)
