@@ -133,6 +133,7 @@ def test_few_external_queries_against_many_rows(monkeypatch, workers):
     # The near-duplicate shape: float64 screening, fit rows split over the workers.
     monkeypatch.setattr(_neighbors, "COL_BLOCK", 64)
     monkeypatch.setattr(_neighbors, "n_threads", lambda: workers)
+    monkeypatch.setattr(_neighbors, "SERIAL_MAX_WORK", 0)  # threads even on a small problem
     rng = np.random.default_rng(2)
     X = rng.normal(size=(3000, 9)) + 50.0
     Q = np.vstack([X[:5], rng.normal(size=(35, 9)) + 50.0])
@@ -179,6 +180,7 @@ def test_self_search_equals_a_full_distance_matrix(monkeypatch, kind, workers, s
     # Every block compares against each column's bound, or every one against its largest.
     monkeypatch.setattr(_self_neighbors, "SCALAR_SPREAD", spread)
     monkeypatch.setattr(_self_neighbors, "n_threads", lambda: workers)
+    monkeypatch.setattr(_self_neighbors, "SERIAL_MAX_WORK", 0)  # threads even on 900 rows
     X = _self_case(kind)
     dist, ind = _self_neighbors.self_kneighbors(X, 5)
     want_dist, want_ind = _full_knn(X, 5)
