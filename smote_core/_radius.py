@@ -5,9 +5,11 @@ bound. Every answer is decided by measuring a candidate pair exactly, in float64
 ``||a − b||`` — the expression the k-NN search ranks by — so a row is within ``r`` here exactly
 when its nearest distance there is ``<= r``. Candidates come from
 
-* a k-d tree, up to ``KD_TREE_MAX_ROWS`` fit rows: the radius is tiny (1 % of a typical pair
-  distance by default), so a query visits a leaf or two, and building the tree costs less than
-  comparing every pair;
+* a k-d tree, up to ``KD_TREE_MAX_ROWS`` fit rows and once :mod:`scipy.spatial` is imported
+  (by a k-NN search on up to 8 features, or by the caller; importing it takes ~0.45 s, more
+  than it saves a one-off fit): the radius is tiny (1 % of a typical pair distance by
+  default), so a query visits a leaf or two, and building the tree costs less than comparing
+  every pair;
 * otherwise blocks of ``||b||² − 2 a·b`` from one float32 GEMM each (centred on the queries'
   mean, as in :mod:`._neighbors`), compared against ``r² − ||a||²`` plus the screening slack.
 
@@ -17,6 +19,7 @@ more than a 10k x 20 search itself. Larger ones split the fit rows over every co
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
@@ -68,9 +71,13 @@ def any_within(
     if np.isinf(radius):
         found[:] = True
         return found
-    if n_fit <= KD_TREE_MAX_ROWS:
+    if n_fit <= KD_TREE_MAX_ROWS and _tree_loaded():
         return _tree_within(X_fit, X_query, radius)
     return _screened_within(X_fit, X_query, radius)
+
+
+def _tree_loaded() -> bool:
+    return "scipy.spatial" in sys.modules
 
 
 def _exact(

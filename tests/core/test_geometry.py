@@ -277,6 +277,7 @@ def test_radius_search_equals_the_nearest_distance(monkeypatch, kind, path):
 
     workers = 2 if path == "threads" else 1
     monkeypatch.setattr(_radius, "KD_TREE_MAX_ROWS", 10**9 if path == "kd-tree" else 0)
+    monkeypatch.setattr(_radius, "_tree_loaded", lambda: True)
     monkeypatch.setattr(_radius, "SERIAL_MAX_WORK", 0 if workers > 1 else 10**12)
     monkeypatch.setattr(_radius, "n_threads", lambda: workers)
     monkeypatch.setattr(_radius, "FIT_BLOCK", 256)  # several blocks on a small problem

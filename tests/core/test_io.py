@@ -65,6 +65,20 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_first_fit_on_many_features_does_not_import_scipy_spatial():
+    # Importing scipy.spatial takes ~0.45 s: a one-off fit of 2,000 x 10 rows would pay it
+    # for a k-d tree that saves a millisecond. It is used once imported for another reason.
+    code = (
+        "import sys, numpy as np, smote_core; "
+        "rng = np.random.default_rng(0); X = rng.normal(size=(2000, 10)); "
+        "y = (rng.random(2000) < 0.1).astype(int); "
+        "smote_core.SMOTE(random_state=0).fit_resample(X, y); "
+        "print('scipy.spatial' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("cls", [sc.SMOTE, sc.BorderlineSMOTE, sc.ADASYN, sc.SMOTETomek])
 def test_dataframe_roundtrip_keeps_columns_dtypes_and_resets_index(cls):
     X, y = blobs((80, 30), seed=3)
