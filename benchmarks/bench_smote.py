@@ -1,13 +1,15 @@
 """smote_core against imbalanced-learn 0.14 on the same data, each in its own process.
 
-Data: X ~ N(0, I_20) float64, the minority rows shifted by +0.5 on every feature, y in {0, 1}
-with the minority placed at random (seed 0). For each case both libraries run in a fresh
-subprocess (same machine, same run, one after the other); the parent reports
+Data: X ~ N(0, I_d) float64 (d = 20, or 10 for case h), the minority rows shifted by +0.5 on
+every feature, y in {0, 1} with the minority placed at random (seed 0). For each case both
+libraries run in a fresh subprocess (same machine, same run, one after the other); the parent
+reports
 
 - fit: wall time of the process's first ``fit_resample`` (cold: what a pipeline that resamples
   once per run pays),
 - warm fit: the median of ``--repeats`` fits after the first in a second process on the same
-  data (cases up to 100k rows; a single fit of a small case swings by 2x on this machine),
+  data (cases up to 100k rows; a single fit of a small case swings by 2x on this machine), 5x
+  as many for the small cases f-h, whose fits take milliseconds,
 - process: wall time of the whole subprocess (interpreter start, imports, data, fit, exit),
 - peak RSS: the subprocess's maximum resident set size (data included),
 
@@ -16,8 +18,8 @@ whether the class counts are equal.
 
 Usage::
 
-    python benchmarks/bench_smote.py                 # cases a-e
-    python benchmarks/bench_smote.py --cases a,e     # a subset
+    python benchmarks/bench_smote.py                 # cases a-h
+    python benchmarks/bench_smote.py --cases f,g,h   # the small inputs only
     python benchmarks/bench_smote.py --quick         # 10x fewer rows, for a smoke run
     python benchmarks/bench_smote.py --repeats 9     # more warm fits of the small cases
 """
@@ -31,14 +33,20 @@ import subprocess
 import sys
 import time
 
+# case: (sampler, rows, minority share, target, features)
 CASES = {
-    "a": ("SMOTE", 100_000, 0.01, "whole process >= 3x faster"),
-    "b": ("SMOTE", 1_000_000, 0.01, "fit >= 1.5x faster, peak <= 70%"),
-    "c": ("SMOTE", 1_000_000, 0.10, "fit >= 1.5x faster"),
-    "d": ("BorderlineSMOTE", 1_000_000, 0.01, "fit >= 1.5x faster"),
-    "e": ("ADASYN", 100_000, 0.01, "fit >= 1.5x faster"),
+    "a": ("SMOTE", 100_000, 0.01, "whole process >= 3x faster", 20),
+    "b": ("SMOTE", 1_000_000, 0.01, "fit >= 1.5x faster, peak <= 70%", 20),
+    "c": ("SMOTE", 1_000_000, 0.10, "fit >= 1.5x faster", 20),
+    "d": ("BorderlineSMOTE", 1_000_000, 0.01, "fit >= 1.5x faster", 20),
+    "e": ("ADASYN", 100_000, 0.01, "fit >= 1.5x faster", 20),
+    # Small inputs: a user swapping imports times a warm fit of a few milliseconds.
+    "f": ("SMOTE", 10_000, 0.01, "warm fit >= 1x (parity)", 20),
+    "g": ("SMOTE", 10_000, 0.10, "warm fit >= 1x (parity)", 20),
+    "h": ("SMOTE", 2_000, 0.10, "warm fit >= 1x (parity)", 10),
 }
-N_FEATURES = 20
+#: Cases up to this many rows run 5x the warm repeats.
+SMALL_ROWS = 10_000
 
 
 def worker(impl: str, case: str, quick: bool, repeats: int) -> None:
@@ -47,7 +55,7 @@ def worker(impl: str, case: str, quick: bool, repeats: int) -> None:
 
     import numpy as np
 
-    sampler_name, n, share, _ = CASES[case]
+    sampler_name, n, share, _, n_features = CASES[case]
     if quick:
         n //= 10
     if impl == "imblearn":
@@ -55,7 +63,7 @@ def worker(impl: str, case: str, quick: bool, repeats: int) -> None:
     else:
         import smote_core as lib  # type: ignore[no-redef]
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, N_FEATURES))
+    X = rng.standard_normal((n, n_features))
     y = np.zeros(n, dtype=np.int64)
     y[rng.choice(n, int(n * share), replace=False)] = 1
     X[y == 1] += 0.5
@@ -76,7 +84,9 @@ def worker(impl: str, case: str, quick: bool, repeats: int) -> None:
 def run(impl: str, case: str, quick: bool, repeats: int) -> dict[str, float]:
     """One process with a single fit (fit, process, peak), then one with the warm repeats."""
     result = _subprocess(impl, case, quick, 0)
-    if repeats and CASES[case][1] <= 100_000:
+    rows = CASES[case][1]
+    if repeats and rows <= 100_000:
+        repeats *= 5 if rows <= SMALL_ROWS else 1
         result["warm"] = _subprocess(impl, case, quick, repeats)["warm"]
     return result
 
@@ -98,7 +108,9 @@ def _subprocess(impl: str, case: str, quick: bool, repeats: int) -> dict[str, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", default="a,b,c,d,e", help="comma-separated subset of a-e")
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help=f"comma-separated subset of {','.join(CASES)}"
+    )
     parser.add_argument("--quick", action="store_true", help="10x fewer rows")
     parser.add_argument(
         "--repeats", type=int, default=5, help="warm fits after the first (cases <= 100k rows)"
@@ -113,7 +125,7 @@ def main() -> None:
         worker(args.worker, cases[0], args.quick, args.repeats)
         return
     header = (
-        "| case | sampler | rows | minority | imblearn fit s | ours fit s | fit speedup "
+        "| case | sampler | rows | features | minority | imblearn fit s | ours fit s | fit speedup "
         "| imblearn warm fit s | ours warm fit s | warm speedup "
         "| imblearn process s | ours process s | process speedup | imblearn peak MiB "
         "| ours peak MiB | peak ours/imblearn | counts equal | target |"
@@ -121,13 +133,14 @@ def main() -> None:
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for case in cases:
-        name, n, share, target = CASES[case]
+        name, n, share, target, n_features = CASES[case]
         ref = run("imblearn", case, args.quick, args.repeats)
         ours = run("smote_core", case, args.quick, args.repeats)
         rows = n // 10 if args.quick else n
         mib = 1024 * 1024
         print(
-            f"| {case} | {name} | {rows:,} | {share:.0%} | {ref['fit']:.2f} | {ours['fit']:.2f} "
+            f"| {case} | {name} | {rows:,} | {n_features} | {share:.0%} "
+            f"| {ref['fit']:.2f} | {ours['fit']:.2f} "
             f"| {ref['fit'] / ours['fit']:.2f}x | {_warm(ref, ours)} "
             f"| {ref['process']:.2f} | {ours['process']:.2f} "
             f"| {ref['process'] / ours['process']:.2f}x | {ref['rss'] / mib:.0f} "
@@ -140,7 +153,7 @@ def main() -> None:
 def _warm(ref: dict[str, float], ours: dict[str, float]) -> str:
     if ref.get("warm") is None or ours.get("warm") is None:
         return "– | – | –"
-    return f"{ref['warm']:.3f} | {ours['warm']:.3f} | {ref['warm'] / ours['warm']:.2f}x"
+    return f"{ref['warm']:.4f} | {ours['warm']:.4f} | {ref['warm'] / ours['warm']:.2f}x"
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ Two exact back ends:
   ``||b||² − 2 a·b`` (the ``||a||²`` row constant does not change the ordering) come from
   one float32 GEMM each on centred data, and only entries under the bound plus a rounding
   slack survive. Blocks are small enough to stay in a core's cache, and query blocks are
-  spread over every core with BLAS pinned to one thread per worker.
+  spread over every core with BLAS pinned to one thread per worker (searches under
+  ``SERIAL_MAX_WORK`` multiply-adds run in the calling thread).
 
 Survivors within the slack of each row's k-th screened value are measured again exactly, in
 float64 as ``||a − b||``, and ranked (ties by row index). The slack is far above float32's
@@ -28,6 +29,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._screening import (
+    BOUND_GROUPS_PER_NEIGHBOR,
+    SERIAL_MAX_WORK,
+    blas_one_thread,
     blocks,
     bound_sample,
     exact_top_k,
@@ -44,6 +48,8 @@ __all__ = ["CategoricalTerm", "kneighbors", "n_threads"]
 # Up to this many features a k-d tree prunes well; beyond it brute force through BLAS wins
 # (issue 3: cKDTree took 756 s where brute force took 31 s on 100k x 20 Gaussian points).
 KDTREE_MAX_FEATURES = 8
+#: Neighbours returned (queries x k) up to which the k-d tree is queried in one thread.
+KDTREE_SERIAL_MAX_HITS = 25_000
 # One screening block is QUERY_BLOCK x COL_BLOCK float32 = 512 KiB: it stays in a core's L2
 # (fastest of the shapes measured here, 64..1024 x 256..4096, on a 20-feature GEMM). Query
 # blocks may grow to twice QUERY_BLOCK rows so that every worker gets the same number of equal
@@ -148,7 +154,10 @@ def _kd_tree(
     from scipy.spatial import cKDTree
 
     extra = 0 if own is None else 1
-    dist, ind = cKDTree(X_fit).query(X_query, k=k + extra, workers=-1)
+    # scipy starts its threads on every call: for a few thousand queries that costs more than
+    # the second core saves (200 rows x 4 features: 0.33 ms on every core, 0.16 ms on one).
+    workers = -1 if X_query.shape[0] * (k + extra) > KDTREE_SERIAL_MAX_HITS else 1
+    dist, ind = cKDTree(X_fit).query(X_query, k=k + extra, workers=workers)
     dist = np.asarray(dist, dtype=np.float64).reshape(len(X_query), k + extra)
     ind = np.asarray(ind, dtype=np.intp).reshape(len(X_query), k + extra)
     if own is None:
@@ -167,14 +176,13 @@ def _brute(
     own: NDArray[np.intp] | None,
     categorical: CategoricalTerm | None,
 ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    from threadpoolctl import threadpool_limits
-
     n_fit, n_query = X_fit.shape[0], X_query.shape[0]
     # Screening runs in float32 (twice the GEMM throughput of float64) on centred data. Many
-    # queries: the fit rows are converted once. A few queries against many fit rows (the
-    # near-duplicate check): each block is converted as it is screened, since converting all of
-    # X_fit would cost more passes over memory than the GEMM, and the queries' mean is the
-    # centre (fit rows near the queries, the only ones that matter, are centred well by it).
+    # queries: the fit rows are converted once. A few queries against many fit rows (a small
+    # minority's search over all of X): each block is converted as it is screened, since
+    # converting all of X_fit would cost more passes over memory than the GEMM, and the
+    # queries' mean is the centre (fit rows near the queries, the only ones that matter, are
+    # centred well by it).
     # Every surviving candidate is then measured exactly in float64, and the slack is far
     # above the screening's rounding, so the result is the exact float64 k-NN.
     direct = n_query < 2 * QUERY_BLOCK
@@ -199,8 +207,10 @@ def _brute(
     want = k + (0 if own is None else 1)
     ind = np.empty((n_query, k), dtype=np.intp)
     dist = np.empty((n_query, k), dtype=np.float64)
-    workers = n_threads()
-    query_block = QUERY_BLOCK
+    workers = n_threads() if n_query * n_fit * X_fit.shape[1] > SERIAL_MAX_WORK else 1
+    # In one thread, fewer and larger blocks (a 512 x 512 block still fits L2): each block's
+    # exact step has a fixed cost, 0.1 ms here.
+    query_block = QUERY_BLOCK if workers > 1 else 2 * QUERY_BLOCK
     if not direct:  # a few queries are better served by splitting the fit rows (below)
         per_worker = -(-n_query // (workers * 2 * QUERY_BLOCK))
         query_block = -(-n_query // (workers * per_worker))
@@ -275,16 +285,18 @@ def _brute(
             d = distances(rows, slice(0, n_fit))
             if own is not None:
                 d[np.arange(n_rows), own[rows]] = np.inf
-            bound = np.partition(d, k - 1, axis=1)[:, k - 1] + 2 * slack[rows]
-            r, c = np.nonzero(d <= bound[:, None])
-            finish(rows, [(r, c, d[r, c])])
+            bound = group_bound(d, k) + 2 * slack[rows]
+            mask = d <= bound[:, None]
+            flat = true_positions(mask)
+            r, c = np.divmod(flat, n_fit)
+            finish(rows, [(r, c, d.ravel()[flat])])
         else:
             finish(rows, [scan(rows, slice(0, n_fit), bound_for(rows))])
 
     query_blocks = list(blocks(n_query, query_block))
     # One BLAS thread per worker: OpenBLAS's own threading on these thin GEMMs was measured
     # 2-4x slower than one single-threaded GEMM per core.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_one_thread():
         if len(query_blocks) == 1 and workers > 1 and n_fit > 2 * workers * col_block_for(n_query):
             # One block of queries against many fit rows: split the fit rows instead.
             rows = query_blocks[0]
@@ -307,6 +319,25 @@ def _brute(
             for rows in query_blocks:
                 run(rows)
     return dist, ind
+
+
+def group_bound(d: NDArray[np.floating], k: int) -> NDArray[np.floating]:
+    """An upper bound on the ``k``-th smallest value of each row of ``d``.
+
+    Column ``j`` belongs to group ``j % G`` of ``G = 4·k`` (a last partial run of columns left
+    out): the ``k``-th smallest of the G group minima is attained by ``k`` distinct entries, so
+    it bounds the row's ``k``-th smallest from above, nearly as tightly when G ≫ k. The minima
+    are a running ``np.minimum`` over runs of G columns; ``np.partition`` of every entry
+    measured 3-4x slower on a 500 x 1,000 block.
+    """
+    groups = BOUND_GROUPS_PER_NEIGHBOR * k
+    runs = d.shape[1] // groups
+    if runs < 2:
+        return np.partition(d, k - 1, axis=1)[:, k - 1]
+    low = d[:, :groups].copy()
+    for t in range(1, runs):
+        np.minimum(low, d[:, t * groups : (t + 1) * groups], out=low)
+    return np.partition(low, k - 1, axis=1)[:, k - 1]
 
 
 def _squared_norms(X: NDArray[np.floating], centre: NDArray[np.float64]) -> NDArray[np.float64]:

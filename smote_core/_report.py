@@ -73,6 +73,11 @@ class Provenance:
     def __len__(self) -> int:
         return int(self.row.shape[0])
 
+    def __repr__(self) -> str:
+        # One entry per synthetic row in each of five arrays: too much to print.
+        names = ", ".join(f.name for f in fields(self))
+        return f"{type(self).__name__}(n_synthetic={len(self)}, fields={names})"
+
 
 @dataclass
 class ResampleReport:
@@ -180,6 +185,10 @@ class Measure:
     every allocation under the GIL; measured here it made the threaded k-NN 1.7x slower, so it
     is used only where ``/proc/self/statm`` does not exist (not Linux).
 
+    The helper is one daemon thread per process, started by the first block and idle while no
+    block is open: starting and joining a thread per block waited on the scheduler, 1-3 ms of
+    a 5 ms fit on a busy machine. Blocks open at once (in several threads) share its samples.
+
     Memory the allocator already holds is reused without raising RSS, so a small block can
     read as 0; :meth:`holds` raises the peak to at least the bytes of what the block built and
     still holds (its output), an exact lower bound.
@@ -199,15 +208,9 @@ class Measure:
         else:
             self._hwm = _max_rss()
             self._peak_rss = self._base
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._poll, daemon=True)
-            self._thread.start()
+            _SAMPLER.add(self)
         self._t0 = time.perf_counter()
         return self
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._peak_rss = max(self._peak_rss, _rss(self._page) or 0)
 
     def __exit__(self, *exc: object) -> None:
         self.duration = time.perf_counter() - self._t0
@@ -216,8 +219,7 @@ class Measure:
             if self._started:
                 tracemalloc.stop()
             return
-        self._stop.set()
-        self._thread.join()
+        _SAMPLER.discard(self)
         peak = max(self._peak_rss, _rss(self._page) or 0)
         hwm = _max_rss()
         if hwm > self._hwm:
@@ -228,6 +230,50 @@ class Measure:
     def holds(self, *arrays: Any) -> None:
         """Count ``arrays``, built inside the block and alive after it, in the peak."""
         self.peak = max(self.peak, sum(nbytes(a) for a in arrays))
+
+
+class _Sampler:
+    """The thread sampling RSS every ``Measure.interval`` while some block is open."""
+
+    def __init__(self) -> None:
+        self.reset()
+        if hasattr(os, "register_at_fork"):
+            # A fork's child has only the forking thread, and the lock may have been held by
+            # the sampler at that instant: the child starts afresh.
+            os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._lock = threading.Lock()
+        self._open: set[Measure] = set()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, measure: Measure) -> None:
+        with self._lock:
+            self._open.add(measure)
+            self._wake.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                self._thread.start()
+
+    def discard(self, measure: Measure) -> None:
+        with self._lock:
+            self._open.discard(measure)
+
+    def _run(self) -> None:
+        page = _page_size()
+        while True:
+            self._wake.wait()
+            time.sleep(Measure.interval)
+            rss = _rss(page) or 0
+            with self._lock:
+                for measure in self._open:
+                    measure._peak_rss = max(measure._peak_rss, rss)
+                if not self._open:
+                    self._wake.clear()
+
+
+_SAMPLER = _Sampler()
 
 
 def nbytes(obj: Any) -> int:
@@ -309,7 +355,7 @@ def near_duplicates(
     ``own_distance`` is each synthetic row's distance to a real row it was built from (its
     parent or neighbour): a row within the threshold of it is counted without a search.
     """
-    from ._neighbors import kneighbors
+    from ._radius import any_within
 
     n_syn = X_synthetic.shape[0]
     near = np.zeros(n_syn, dtype=bool) if own_distance is None else own_distance <= threshold
@@ -319,8 +365,8 @@ def near_duplicates(
         rest = rest[np.linspace(0, rest.shape[0] - 1, size).astype(np.intp)]
     found = 0.0
     if rest.shape[0]:
-        dist, _ = kneighbors(X_real, 1, X_query=X_synthetic[rest])
-        found = float(np.mean(dist[:, 0] <= threshold)) * (n_syn - int(near.sum()))
+        within = any_within(X_real, X_synthetic[rest], threshold)
+        found = float(np.mean(within)) * (n_syn - int(near.sum()))
     return (float(near.sum()) + found) / n_syn, int(rest.shape[0])
 
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from functools import cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
     "BOUND_GROUPS_PER_NEIGHBOR",
+    "SERIAL_MAX_WORK",
+    "blas_one_thread",
     "blocks",
     "bound_sample",
     "exact_top_k",
@@ -29,6 +34,28 @@ BOUND_GROUPS_PER_NEIGHBOR = 4
 #: Sample columns screened at once in :func:`sample_bound` (a 128-row block stays in L2).
 BOUND_COLUMNS = 2048
 BOUND_ROWS = 128
+#: Multiply-adds (queries x fit rows x features) up to which a search runs in the calling
+#: thread: starting workers and pinning BLAS for them cost more than a second core saves on
+#: such a search (a 10k x 20 SMOTE fit spent over half its time there, twice
+#: imbalanced-learn's whole fit).
+SERIAL_MAX_WORK = 50_000_000
+
+
+def blas_one_thread() -> AbstractContextManager[Any]:
+    """Pin BLAS to one thread while worker threads each run their own GEMMs.
+
+    The controller is built once: building it scans the loaded libraries (0.16 ms a call).
+    Libraries loaded after the first call are not pinned; numpy's BLAS, the one these GEMMs
+    use, is loaded with numpy.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def n_threads() -> int:

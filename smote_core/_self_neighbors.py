@@ -15,12 +15,16 @@ candidates of row blocks not yet complete are held; a row block is measured exac
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._screening import (
+    SERIAL_MAX_WORK,
+    blas_one_thread,
     blocks,
     bound_sample,
     exact_top_k,
@@ -38,6 +42,8 @@ BLOCK = 512
 #: bound, one scalar comparison; wider ones against each column's own bound.
 SCALAR_SPREAD = 0.02
 
+T = TypeVar("T")
+R = TypeVar("R")
 Candidates = tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.float32]]
 
 
@@ -56,8 +62,6 @@ def self_kneighbors(
     -------
     distances, indices : ndarray of shape (n, k)
     """
-    from threadpoolctl import threadpool_limits
-
     n, n_features = X.shape
     centre = X.mean(axis=0, dtype=np.float64)
     # [c, ||c||², 1] · [-2c', 1, ||c'||²] = ||c − c'||²: one GEMM gives the squared distance.
@@ -84,9 +88,9 @@ def self_kneighbors(
     def bound_of(rows: slice) -> NDArray[np.float64]:
         return sample_bound(to_sample, rows, sample_right.shape[0], want)
 
-    workers = n_threads()
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        bound = np.concatenate(list(pool.map(bound_of, blocks(n, 4096))))
+    workers = n_threads() if n * n * n_features > SERIAL_MAX_WORK else 1
+    with blas_one_thread():
+        bound = np.concatenate(_map(workers, bound_of, list(blocks(n, 4096))))
     bound += 2 * slack
     order = np.argsort(bound, kind="stable")
     left, right = left[order], right[order]
@@ -154,9 +158,17 @@ def self_kneighbors(
                 add(jb, [_part(cc[theirs], rr[theirs] + rows_i.start, v[theirs])])
         add(ib, mine)
 
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        list(pool.map(row_block, range(n_blocks)))
+    with blas_one_thread():
+        _map(workers, row_block, list(range(n_blocks)))
     return dist, ind
+
+
+def _map(workers: int, fn: Callable[[T], R], items: list[T]) -> list[R]:
+    """``fn`` over ``items``, on ``workers`` threads when there are several of both."""
+    if min(workers, len(items)) < 2:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
 
 
 def _scalar_limit(limits: NDArray[np.float32]) -> float | None:

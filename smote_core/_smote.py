@@ -41,6 +41,14 @@ Plan = tuple[
 
 def check_class_size(estimator: str, param: str, k: int, label: Any, n_rows: int) -> None:
     """Raise when class ``label`` has too few rows for ``k`` neighbours (self excluded)."""
+    if n_rows < 2:
+        # No neighbour count helps here (and 0 is refused): say what the class lacks.
+        raise ValueError(
+            f"{estimator} cannot interpolate class {label!r}: it has {n_rows} row"
+            f"{'s' if n_rows != 1 else ''}, and a synthetic row lies between two rows of its "
+            f"class, so a class needs at least 2 rows. Add rows of class {label!r} or leave it "
+            "out of sampling_strategy."
+        )
     if k >= n_rows:
         raise ValueError(
             f"{estimator} needs more rows than {param}={k} in every class it over-samples; "

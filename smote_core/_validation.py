@@ -118,7 +118,6 @@ class TypeConstraint(Constraint):
 
 
 NONE = TypeConstraint(lambda v: v is None, "None")
-BOOLEAN = TypeConstraint(lambda v: isinstance(v, bool | np.bool_), "a bool")
 DICT = TypeConstraint(lambda v: isinstance(v, dict), "a dict")
 LIST = TypeConstraint(lambda v: isinstance(v, list), "a list")
 CALLABLE = TypeConstraint(callable, "a callable")

@@ -135,6 +135,66 @@ def test_too_few_rows_names_class_and_count(cls, param):
         cls(random_state=0, **{param: 5}).fit_resample(X, y)
 
 
+def _one_row_class():
+    """A 30-row majority and a class 'rare' of a single row, two continuous, one category."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=31),
+            "b": rng.normal(size=31),
+            "colour": pd.Categorical(rng.choice(["red", "blue"], size=31)),
+        }
+    )
+    y = np.array(["common"] * 30 + ["rare"])
+    return X, y
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: sc.SMOTE(random_state=0), "SMOTE"),
+        (lambda: sc.SMOTE(k_neighbors=1, random_state=0), "SMOTE"),
+        (lambda: sc.BorderlineSMOTE(random_state=0), "BorderlineSMOTE"),
+        (lambda: sc.BorderlineSMOTE(k_neighbors=1, random_state=0), "BorderlineSMOTE"),
+        (lambda: sc.ADASYN(random_state=0), "ADASYN"),
+        (lambda: sc.ADASYN(n_neighbors=1, random_state=0), "ADASYN"),
+        (lambda: sc.SMOTENC(["colour"], random_state=0), "SMOTENC"),
+        (lambda: sc.SMOTENC(["colour"], k_neighbors=1, random_state=0), "SMOTENC"),
+        (lambda: sc.SMOTETomek(random_state=0), "SMOTE"),
+        (lambda: sc.SMOTEENN(random_state=0), "SMOTE"),
+    ],
+    ids=[
+        "SMOTE",
+        "SMOTE-k1",
+        "Borderline",
+        "Borderline-k1",
+        "ADASYN",
+        "ADASYN-k1",
+        "SMOTENC",
+        "SMOTENC-k1",
+        "SMOTETomek",
+        "SMOTEENN",
+    ],
+)
+def test_single_row_class_is_too_small_to_interpolate(make, name):
+    # Lowering the neighbour count cannot help a class of one row, and 0 is refused anyway,
+    # so the message must not suggest "at most 0".
+    X, y = _one_row_class()
+    sampler = make()
+    if name != "SMOTENC":
+        X = X[["a", "b"]].to_numpy()
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            f"{name} cannot interpolate class 'rare': it has 1 row, and a synthetic row lies "
+            "between two rows of its class, so a class needs at least 2 rows. Add rows of "
+            "class 'rare' or leave it out of sampling_strategy."
+        ),
+    ) as caught:
+        sampler.fit_resample(X, y)
+    assert "at most 0" not in str(caught.value)
+
+
 def test_too_few_rows_string_label():
     X, y = blobs((50, 3), seed=1)
     labels = np.where(y == 0, "common", "rare")

@@ -133,6 +133,7 @@ def test_few_external_queries_against_many_rows(monkeypatch, workers):
     # The near-duplicate shape: float64 screening, fit rows split over the workers.
     monkeypatch.setattr(_neighbors, "COL_BLOCK", 64)
     monkeypatch.setattr(_neighbors, "n_threads", lambda: workers)
+    monkeypatch.setattr(_neighbors, "SERIAL_MAX_WORK", 0)  # threads even on a small problem
     rng = np.random.default_rng(2)
     X = rng.normal(size=(3000, 9)) + 50.0
     Q = np.vstack([X[:5], rng.normal(size=(35, 9)) + 50.0])
@@ -179,6 +180,7 @@ def test_self_search_equals_a_full_distance_matrix(monkeypatch, kind, workers, s
     # Every block compares against each column's bound, or every one against its largest.
     monkeypatch.setattr(_self_neighbors, "SCALAR_SPREAD", spread)
     monkeypatch.setattr(_self_neighbors, "n_threads", lambda: workers)
+    monkeypatch.setattr(_self_neighbors, "SERIAL_MAX_WORK", 0)  # threads even on 900 rows
     X = _self_case(kind)
     dist, ind = _self_neighbors.self_kneighbors(X, 5)
     want_dist, want_ind = _full_knn(X, 5)
@@ -224,3 +226,84 @@ def test_self_search_distances_equal_brute_force(X, k):
     want, _ = _full_knn(X, k)
     np.testing.assert_allclose(dist, want, rtol=1e-9, atol=1e-9)
     assert not np.any(ind == np.arange(len(X))[:, None])
+
+
+class _NoPool:
+    """Stands in for ThreadPoolExecutor where a small search must not start one."""
+
+    def __init__(self, *args, **kwargs):
+        raise AssertionError("a small input started a thread pool")
+
+
+@pytest.mark.parametrize("shape", [(2000, 10), (10_000, 20)])
+@pytest.mark.parametrize("share", [0.01, 0.1])
+def test_small_fit_starts_no_thread_pool(monkeypatch, shape, share):
+    # Starting workers (and pinning BLAS for them) cost more than a small search itself: a
+    # 10k x 20 fit took twice imbalanced-learn's time. Below a size threshold all runs here.
+    from smote_core import _base, _radius, _self_neighbors
+
+    for module in (_neighbors, _self_neighbors, _base, _radius):
+        monkeypatch.setattr(module, "ThreadPoolExecutor", _NoPool)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(shape)
+    y = (rng.random(shape[0]) < share).astype(int)
+    sampler = sc.SMOTE(random_state=0)
+    _, y_res = sampler.fit_resample(X, y)
+    assert np.bincount(y_res)[0] == np.bincount(y_res)[1]
+    assert sampler.report_.near_duplicate_sample_size > 0
+
+
+def _radius_case(kind: str) -> tuple[np.ndarray, np.ndarray, float]:
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(1500, 13))
+    Q = X[rng.integers(0, 1500, 300)] + rng.normal(scale=0.02, size=(300, 13))
+    if kind == "duplicates":
+        Q[:20] = X[:20]  # distance 0, inside any radius
+    elif kind == "offset":
+        X, Q = X + 1e4, Q + 1e4  # large norms: the float32 screen's slack must cover rounding
+    elif kind == "float32":
+        X, Q = X.astype(np.float32), Q.astype(np.float32)
+    d = np.sqrt(((Q[:, None, :] - X[None, :, :]).astype(np.float64) ** 2).sum(axis=2)).min(axis=1)
+    return X, Q, float(np.median(d))
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "duplicates", "offset", "float32"])
+@pytest.mark.parametrize("path", ["kd-tree", "serial", "threads"])
+def test_radius_search_equals_the_nearest_distance(monkeypatch, kind, path):
+    # "Is some fit row within r?" must agree with the exact nearest distance, rows at exactly
+    # r included, whether a k-d tree proposes the candidates or GEMM blocks screen them, in
+    # one thread or split over two.
+    from smote_core import _radius
+
+    workers = 2 if path == "threads" else 1
+    monkeypatch.setattr(_radius, "KD_TREE_MAX_ROWS", 10**9 if path == "kd-tree" else 0)
+    monkeypatch.setattr(_radius, "_tree_loaded", lambda: True)
+    monkeypatch.setattr(_radius, "SERIAL_MAX_WORK", 0 if workers > 1 else 10**12)
+    monkeypatch.setattr(_radius, "n_threads", lambda: workers)
+    monkeypatch.setattr(_radius, "FIT_BLOCK", 256)  # several blocks on a small problem
+    X, Q, radius = _radius_case(kind)
+    nearest, _ = _neighbors.kneighbors(X, 1, X_query=Q, algorithm="brute")
+    just_under = float(np.nextafter(nearest[7, 0], 0.0))  # the tree proposes, we refuse
+    for r in (0.0, radius, float(nearest[7, 0]), just_under, np.inf):
+        np.testing.assert_array_equal(_radius.any_within(X, Q, r), nearest[:, 0] <= r)
+
+
+def test_small_kd_tree_search_stays_in_the_calling_thread(monkeypatch):
+    # scipy starts its worker threads on every query call; for a few hundred rows that cost
+    # twice the query itself.
+    import scipy.spatial
+
+    seen = []
+    real = scipy.spatial.cKDTree
+
+    class Recording(real):
+        def query(self, *args, **kwargs):
+            seen.append(kwargs.get("workers", 1))
+            return super().query(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.spatial, "cKDTree", Recording)
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    _neighbors.kneighbors(X, 5, algorithm="kd_tree")
+    big = np.random.default_rng(0).normal(size=(20_000, 4))
+    _neighbors.kneighbors(big, 5, algorithm="kd_tree")
+    assert seen == [1, -1]

@@ -65,6 +65,20 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_first_fit_on_many_features_does_not_import_scipy_spatial():
+    # Importing scipy.spatial takes ~0.45 s: a one-off fit of 2,000 x 10 rows would pay it
+    # for a k-d tree that saves a millisecond. It is used once imported for another reason.
+    code = (
+        "import sys, numpy as np, smote_core; "
+        "rng = np.random.default_rng(0); X = rng.normal(size=(2000, 10)); "
+        "y = (rng.random(2000) < 0.1).astype(int); "
+        "smote_core.SMOTE(random_state=0).fit_resample(X, y); "
+        "print('scipy.spatial' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("cls", [sc.SMOTE, sc.BorderlineSMOTE, sc.ADASYN, sc.SMOTETomek])
 def test_dataframe_roundtrip_keeps_columns_dtypes_and_resets_index(cls):
     X, y = blobs((80, 30), seed=3)
@@ -86,13 +100,21 @@ def test_dataframe_roundtrip_keeps_columns_dtypes_and_resets_index(cls):
 
 
 def test_integer_columns_are_rounded_not_truncated():
-    X = pd.DataFrame({"a": [0, 0, 0, 0, 10, 10, 10], "b": [0.0, 1, 2, 3, 0, 1, 2]})
-    y = np.array([0, 0, 0, 0, 1, 1, 1])
+    # Minority values differ row to row and are far apart, so synthetic values land between
+    # integers: truncating them, or writing a row's value into another row, changes the output.
+    X = pd.DataFrame({"a": [0] * 20 + [3, 17, 40, 91, 150], "b": np.arange(25.0) % 20})
+    y = np.array([0] * 20 + [1] * 5)
     sampler = sc.SMOTE(k_neighbors=2, random_state=0)
     X_res, _ = sampler.fit_resample(X, y)
     prov = sampler.provenance_
     a = X["a"].to_numpy(dtype=float)
-    expected = np.rint(a[prov.parent] + prov.gap * (a[prov.neighbor] - a[prov.parent]))
+    exact = a[prov.parent] + prov.gap * (a[prov.neighbor] - a[prov.parent])
+    expected = np.rint(exact)
+    # The data tells rounding from truncation, and the synthetic rows from each other.
+    assert len(prov) == 15
+    assert (np.trunc(exact) != expected).sum() >= 5
+    assert np.unique(expected).shape[0] > len(prov) // 2
+    assert X_res["a"].dtype == np.int64
     np.testing.assert_array_equal(X_res["a"].to_numpy()[prov.row], expected)
 
 
