@@ -120,7 +120,7 @@ def json_rows_frame(data: Any) -> pd.DataFrame:
             raise InvalidInputError(f"rows.{index}", row, "an object {column: value, ...}")
     frame = pd.DataFrame.from_records(rows)
     # Only a column pandas could not type holds anything but scalars: check those alone.
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.select_dtypes(include="object").columns:
         nested = frame[column].map(lambda v: isinstance(v, dict | list)).to_numpy()
         if nested.any():
             index = int(nested.argmax())
