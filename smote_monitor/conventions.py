@@ -39,6 +39,13 @@ SLICE_ALL = "all"
 SLICE_OTHER = "other"
 """The fold bucket: a slice column's values beyond its own slices (``column=other``)."""
 
+DRIFT_MISSING = "missing"
+"""``method`` of a feature whose column is absent from the production window (flagged drifted)."""
+DRIFT_EMPTY = "empty"
+"""``method`` of a feature with no finite value in the window: all NaN/inf (flagged drifted)."""
+DRIFT_FLAGS = (DRIFT_MISSING, DRIFT_EMPTY)
+"""Drift "methods" that are verdicts on a broken feature, not statistical tests."""
+
 OUTCOME_PASSED = "passed"
 OUTCOME_GATE_FAILED = "gate_failed"
 OUTCOME_ERROR = "error"

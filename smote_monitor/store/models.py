@@ -200,7 +200,7 @@ class DriftResultRow(Base):
     column_type: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(32))
     value: Mapped[float | None] = mapped_column(Float)  # NaN is stored as NULL
-    threshold: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)  # NULL when flagged (migration 0005)
     drifted: Mapped[bool] = mapped_column(Boolean)
     mode: Mapped[str] = mapped_column(String(16))
     n_reference: Mapped[int] = mapped_column(BigInteger)

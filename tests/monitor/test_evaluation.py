@@ -15,10 +15,15 @@ from sqlalchemy import func, select
 from smote_core import SMOTE
 from smote_monitor import InvalidInputError, Monitor
 from smote_monitor.config import load_settings
+from smote_monitor.conventions import DRIFT_EMPTY, DRIFT_MISSING
 from smote_monitor.drift import build_profiles, compute_drift
 from smote_monitor.drift.reference import AUGMENTED, REAL
 from smote_monitor.evaluation.push import ingest
-from smote_monitor.evaluation.window import evaluate_batches, evaluate_frame
+from smote_monitor.evaluation.window import (
+    SlicesNotScoredError,
+    evaluate_batches,
+    evaluate_frame,
+)
 from smote_monitor.sources.files import production_batches
 from smote_monitor.store.evaluations import latest_evaluations, shift_of_run
 from smote_monitor.store.models import Evaluation, SliceState
@@ -195,41 +200,122 @@ def test_a_multi_file_window_fed_in_small_batches_stores_what_one_frame_does(
     assert batched.n_rows == 3000 and batched.n_labeled == 3000
 
 
-def test_a_later_file_missing_a_feature_names_file_and_column_and_stores_nothing(
+def test_a_later_file_missing_a_feature_stores_it_flagged_missing_naming_the_file(
     monitor: Monitor, tmp_path: Path
 ) -> None:
     window = _production(600, shift=0.0, seed=12)
     window.iloc[:300].to_csv(tmp_path / "a.csv", index=False)
     window.iloc[300:].drop(columns=["hour"]).to_csv(tmp_path / "b.csv", index=False)
+    result = evaluate_batches(
+        monitor.store,
+        monitor.settings,
+        "fraud",
+        production_batches(tmp_path / "*.csv", batch_rows=100),
+    )
+    hour = {r.feature: r for r in result.drift.features}["hour"]
+    assert (hour.method, hour.drifted, hour.n_current) == (DRIFT_MISSING, True, 0)
+    assert result.missing_features == {"hour": str(tmp_path / "b.csv")}
+    assert result.problems() == [
+        f"feature hour: column missing from production ({tmp_path / 'b.csv'}) — flagged as drifted"
+    ]
+    stored = read(monitor.store, latest_evaluations, "fraud")[0]
+    assert stored.id == result.evaluation_id and stored.n_rows == 600
+    assert {d["feature"]: d["method"] for d in stored.drift}["hour"] == DRIFT_MISSING
+
+
+@pytest.mark.parametrize(
+    ("mutate", "method", "problem"),
+    [
+        (
+            lambda f: f.drop(columns=["hour"]),
+            DRIFT_MISSING,
+            "feature hour: column missing from production — flagged as drifted",
+        ),
+        (
+            lambda f: f.assign(hour=np.nan),
+            DRIFT_EMPTY,
+            "feature hour: no finite value in 3,000 production rows (all NaN/inf/missing) — "
+            "flagged as drifted",
+        ),
+    ],
+)
+def test_a_broken_feature_is_stored_flagged_drifted_and_counted_in_the_share(
+    monitor: Monitor, mutate: object, method: str, problem: str
+) -> None:
+    window = mutate(_production(3000, 0.0, seed=3))  # type: ignore[operator]
+    result = evaluate_frame(monitor.store, monitor.settings, "fraud", window)
+    by_feature = {r.feature: r for r in result.drift.features}
+    assert (by_feature["hour"].method, by_feature["hour"].drifted) == (method, True)
+    assert not by_feature["amount"].drifted
+    assert result.drift.share == 0.5 and result.drift.drifted
+    assert result.problems() == [problem]
+    assert {m.slice for m in result.slices} == {"all", "region=apac", "region=eu", "region=us"}
+    stored = read(monitor.store, latest_evaluations, "fraud")[0]
+    assert stored.id == result.evaluation_id and stored.drift_share == 0.5
+    hour = {d["feature"]: d for d in stored.drift}["hour"]
+    assert (hour["method"], hour["drifted"], hour["value"], hour["threshold"]) == (
+        method,
+        True,
+        None,
+        None,
+    )
+    assert result.to_dict()["problems"] == [problem]
+
+
+def test_evaluate_cli_says_a_feature_is_missing_and_exits_0(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    _production(500, 0.0, seed=3).drop(columns=["hour"]).to_csv(tmp_path / "w.csv", index=False)
+    done = _evaluate_cli(tmp_path, str(tmp_path / "w.csv"))
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"feature hour: column missing from production ({tmp_path / 'w.csv'}) — flagged as drifted"
+        in done.stdout.replace("\n", "")
+    )
+    assert "missing" in done.stdout.split("feature drift")[1]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "column"),
+    [
+        (lambda f: f.drop(columns=["region"]), "region"),
+        (lambda f: f.drop(columns=["region", "is_fraud"]), "region"),
+    ],
+)
+def test_a_missing_slice_column_stores_drift_and_is_an_error_saying_so(
+    monitor: Monitor, mutate: object, column: str
+) -> None:
+    window = mutate(_production(3000, 0.0, seed=3))  # type: ignore[operator]
     with pytest.raises(
-        InvalidInputError,
-        match=r"^production\.hour: got '.*b\.csv'; expected a column of every production file",
-    ):
-        evaluate_batches(
-            monitor.store,
-            monitor.settings,
-            "fraud",
-            production_batches(tmp_path / "*.csv", batch_rows=100),
-        )
+        SlicesNotScoredError,
+        match=rf"^production\.{column}: got None; expected a column of every production file "
+        rf"\(a slice column of dataset fraud\); drift was stored as evaluation \d+, slice SLIs "
+        "were not",
+    ) as caught:
+        evaluate_frame(monitor.store, monitor.settings, "fraud", window)
+    result = caught.value.result
+    stored = read(monitor.store, latest_evaluations, "fraud")[0]
+    assert stored.id == result.evaluation_id and stored.n_rows == 3000
+    assert len(stored.drift) == 2 and stored.slices == [] and result.slices == []
+
+
+def test_evaluate_cli_prints_drift_then_exits_2_naming_the_missing_slice_column(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    _production(500, 0.0, seed=3).drop(columns=["region"]).to_csv(tmp_path / "w.csv", index=False)
+    done = _evaluate_cli(tmp_path, str(tmp_path / "w.csv"))
+    assert done.returncode == 2
+    assert "feature drift" in done.stdout
+    assert f"production.region: got '{tmp_path / 'w.csv'}'" in done.stderr
+    assert "(a slice column of dataset fraud); drift was stored as evaluation" in done.stderr
     with monitor.store.read() as session:
-        assert session.scalars(select(Evaluation.kind)).all() == ["synthetic_shift"]
+        assert session.scalars(select(Evaluation.kind)).all() == ["synthetic_shift", "production"]
 
 
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda f: f.drop(columns=["hour"]), r"^production\.hour: got None; expected a column"),
-        (
-            lambda f: f.drop(columns=["region"]),
-            r"^production\.region: got None; expected a column of every production file "
-            r"\(a slice column of dataset fraud\)",
-        ),
-        (
-            lambda f: f.drop(columns=["region", "is_fraud"]),
-            r"^production\.region: got None; expected a column of every production file",
-        ),
         (lambda f: f.assign(is_fraud=f["is_fraud"].replace(1, 7)), r"^is_fraud: got \[7"),
-        (lambda f: f.assign(hour=np.nan), r"hour: got '3000 rows, all NaN/inf/missing'"),
         (lambda f: f.iloc[:0], r"^production: got '0 rows'"),
     ],
 )
