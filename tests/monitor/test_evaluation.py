@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from smote_core import SMOTE
 from smote_monitor import InvalidInputError, Monitor
-from smote_monitor.config import load_settings
 from smote_monitor.conventions import DRIFT_EMPTY, DRIFT_MISSING
 from smote_monitor.drift import build_profiles, compute_drift
 from smote_monitor.drift.reference import AUGMENTED, REAL
@@ -512,4 +511,10 @@ def test_evaluate_cli_prints_json_and_joins_separate_labels(
     assert table.returncode == 0 and "feature drift" in table.stdout
     missing = _evaluate_cli(tmp_path, str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "production: got" in missing.stderr
-    assert load_settings(tmp_path / "smote-monitor.yaml").datasets["fraud"].label_lookback == "1d"
+    # Both runs were stored as printed: the JSON one with its labels, the table one without.
+    newest, joined = read(monitor.store, latest_evaluations, "fraud", limit=2)
+    assert joined.id == out["evaluation_id"] and (joined.n_rows, joined.n_labeled) == (1500, 1500)
+    assert f"evaluation {newest.id}" in table.stdout and newest.n_labeled == 0
+    assert {s["slice"]: s["tp"] for s in joined.slices} == {
+        s["slice"]: s["tp"] for s in out["slices"]
+    }
