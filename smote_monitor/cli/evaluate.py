@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from smote_monitor.cli._context import console, print_json, state
+from smote_monitor.conventions import SLICE_OTHER
 from smote_monitor.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ def evaluate(
         None,
         "--labels",
         help="Labels arriving separately (id and target columns), joined by the dataset's "
-        "id_column; a label given twice counts once, the last one wins.",
+        "id_column without label_lookback: files carry no arrival time, so every label of the "
+        "file counts for its prediction in the window (label_lookback applies to pushed "
+        "labels). A label given twice counts once, the last one wins.",
     ),
     window: str = typer.Option("adhoc", "--window", help="Name of the window in the results."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -81,6 +84,8 @@ def evaluate(
 def _print_result(
     result: WindowResult, config: DatasetConfig, window: str, *, slices_scored: bool
 ) -> None:
+    from smote_monitor.slices import slice_label
+
     dataset = result.dataset
     drift = result.drift
     console.print(
@@ -139,4 +144,7 @@ def _print_result(
     console.print(slices)
     for column, rows in result.folded_rows.items():
         if rows:
-            console.print(f"{rows:,} rows of rare {column} values folded into {column}=other")
+            console.print(
+                f"{rows:,} rows of rare {column} values folded into "
+                f"{slice_label(column, SLICE_OTHER)}"
+            )

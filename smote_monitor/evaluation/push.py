@@ -1,21 +1,33 @@
 """Predictions and labels pushed as they come (the push API): joined by id over the dataset's
 ``label_lookback``; the join state and the cumulative counts are written in one transaction, so
 a label that arrives late or twice keeps the counts right.
+
+Slices fold by the same rule as a window's: a slice column the reference run profiled as
+categorical keeps its ``max_slice_values`` most common training values, fixed when the counts
+start. When the config's ``slices`` change, the stored counts follow (``all`` and the columns
+kept carry over, new columns start empty) and the change is logged once.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from smote_monitor.config import Settings, duration_seconds
+from smote_monitor.config import DatasetConfig, Settings, duration_seconds
+from smote_monitor.drift.reference import REAL
 from smote_monitor.errors import InvalidInputError
-from smote_monitor.evaluation.reference import classes_of, latest_reference_run
+from smote_monitor.evaluation.reference import classes_of, reference_slice_values
 from smote_monitor.slices import JoinState, Label, Prediction, SliceCounts, join_labels
 from smote_monitor.store import Store
 from smote_monitor.store.datasets import dataset_row
+from smote_monitor.store.models import Run
+from smote_monitor.store.profiles import load_profiles
+from smote_monitor.store.runs import latest_succeeded_run
 from smote_monitor.store.slice_state import save_slice_state, slice_state_for_update
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,32 @@ def _timestamps(frame: Any, column: str | None, now: float) -> list[float]:
     return [t.timestamp() for t in stamps]
 
 
+def _reference(store: Store, dataset: str, config: DatasetConfig) -> tuple[Run | None, Any]:
+    """The reference run and the slice values it fixes (none before a run with profiles)."""
+    with store.read() as session:
+        run = latest_succeeded_run(session, dataset)
+        profiles = load_profiles(session, run.id, REAL) if run is not None else {}
+    return run, reference_slice_values(config, profiles)
+
+
+def _stored_counts(
+    dataset: str, config: DatasetConfig, stored: dict[str, Any] | None, known: Any
+) -> SliceCounts:
+    if stored is None:
+        return SliceCounts(config.slices, max_values=config.max_slice_values, known_values=known)
+    counts = SliceCounts.from_dict(stored)
+    if list(counts.columns) != list(config.slices):
+        log.warning(
+            "dataset %s: slices changed from %s to %s; counts of the columns kept and of 'all' "
+            "carry over, new columns start empty",
+            dataset,
+            list(counts.columns),
+            list(config.slices),
+        )
+        counts = counts.resliced(config.slices)
+    return counts
+
+
 def ingest(
     store: Store,
     settings: Settings,
@@ -60,7 +98,7 @@ def ingest(
             f"datasets.{dataset}.id_column", None, "the id column that joins labels to predictions"
         )
     clock = (now or datetime.now(UTC)).timestamp()
-    reference_run = latest_reference_run(store, dataset)
+    reference_run, known = _reference(store, dataset, config)
     class_keys = list(reference_run.class_counts_before) if reference_run else []
     positive, negative = classes_of(config, class_keys)
     preds: list[Prediction] = []
@@ -97,11 +135,7 @@ def ingest(
         dataset_id = dataset_row(session, dataset).id
         row = slice_state_for_update(session, dataset_id)
         state = JoinState.from_dict(row.join_state) if row else JoinState()
-        counts = (
-            SliceCounts.from_dict(row.counts)
-            if row
-            else SliceCounts(config.slices, max_values=config.max_slice_values)
-        )
+        counts = _stored_counts(dataset, config, row.counts if row else None, known)
         new_state, deltas, stats = join_labels(
             state,
             preds,
@@ -114,7 +148,9 @@ def ingest(
             label_column=config.target,
             prediction_column=config.prediction,
         )
-        counts.apply(deltas)
+        # A prediction joined before a slice column was configured lacks it: it counts in
+        # `all` and the columns it has.
+        counts.apply(deltas, require_all=False)
         save_slice_state(
             session,
             dataset_id,

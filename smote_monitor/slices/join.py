@@ -13,7 +13,9 @@ labelling delay.
 The state is all the store must keep between evaluations:
 
 ``pending``
-    Predictions waiting for a label: id → (prediction, slice values, ts). Predictions older
+    Predictions waiting for a label: id → (prediction, slice values, ts). Ids are keyed by
+    their one text form (:func:`~smote_monitor.slices.values.key_text`: ``5``, ``"5"`` and
+    ``5.0`` are one id, as in a labels file). Predictions older
     than ``now - lookback`` expire unlabelled.
 ``counted``
     Ids already counted: id → (slice values, outcome, ts). A label re-sent for such an id
@@ -35,6 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.slices.counts import OutcomeDelta
+from smote_monitor.slices.values import key_text
 
 
 @dataclass(frozen=True)
@@ -91,16 +94,19 @@ class JoinState:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JoinState:
         """Inverse of :meth:`to_dict`."""
+        # Keyed by the ids' one text form: state written before ids were normalised joins too.
         return cls(
             pending={
-                p[0]: Prediction(p[0], p[1], tuple(tuple(s) for s in p[2]), p[3])
+                key_text(p[0]): Prediction(p[0], p[1], tuple(tuple(s) for s in p[2]), p[3])
                 for p in data["pending"]
             },
             counted={
-                c[0]: Counted(tuple(tuple(s) for s in c[1]), c[2], c[3], c[4])
+                key_text(c[0]): Counted(tuple(tuple(s) for s in c[1]), c[2], c[3], c[4])
                 for c in data["counted"]
             },
-            early_labels={lb[0]: Label(lb[0], lb[1], lb[2]) for lb in data["early_labels"]},
+            early_labels={
+                key_text(lb[0]): Label(lb[0], lb[1], lb[2]) for lb in data["early_labels"]
+            },
         )
 
 
@@ -219,29 +225,31 @@ def join_labels(
 
     def count(pred: Prediction, label: Label) -> None:
         outcome = classes.outcome(label.label, pred.prediction)
-        counted[pred.id] = Counted(pred.slices, outcome, pred.ts, pred.prediction)
+        counted[key_text(pred.id)] = Counted(pred.slices, outcome, pred.ts, pred.prediction)
         deltas.append(OutcomeDelta(pred.slices, outcome, 1))
         stats["newly_counted"] += 1
 
     for p in preds:
-        if p.id in counted or p.id in pending:
+        key = key_text(p.id)
+        if key in counted or key in pending:
             stats["duplicates"] += 1
             continue
-        waiting = early.pop(p.id, None)
+        waiting = early.pop(key, None)
         if waiting is not None and in_time(waiting, p.ts):
             count(p, waiting)
             continue
         if waiting is not None:
             stats["ignored_late_labels"] += 1
-        pending[p.id] = p
+        pending[key] = p
     for lb in labs:
-        if lb.id in pending:
-            if in_time(lb, pending[lb.id].ts):
-                count(pending.pop(lb.id), lb)
+        key = key_text(lb.id)
+        if key in pending:
+            if in_time(lb, pending[key].ts):
+                count(pending.pop(key), lb)
             else:
                 stats["ignored_late_labels"] += 1
-        elif lb.id in counted:
-            old = counted[lb.id]
+        elif key in counted:
+            old = counted[key]
             outcome = classes.outcome(lb.label, old.prediction)
             if not in_time(lb, old.ts):
                 stats["ignored_late_labels"] += 1
@@ -250,10 +258,10 @@ def join_labels(
             else:
                 deltas.append(OutcomeDelta(old.slices, old.outcome, -1))
                 deltas.append(OutcomeDelta(old.slices, outcome, 1))
-                counted[lb.id] = Counted(old.slices, outcome, old.ts, old.prediction)
+                counted[key] = Counted(old.slices, outcome, old.ts, old.prediction)
                 stats["corrected"] += 1
         elif lb.ts >= horizon:
-            early[lb.id] = lb
+            early[key] = lb
         else:
             stats["ignored_late_labels"] += 1
     # Predictions of this batch already older than the lookback wait for nothing.

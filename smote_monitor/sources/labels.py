@@ -20,14 +20,11 @@ if TYPE_CHECKING:
 
 def id_keys(ids: pd.Series) -> pd.Series:
     """Ids as text, so that files typing them differently still join: ``5``, ``"5"`` and
-    ``5.0`` (an integer column pandas read as floats because of a gap) are all ``"5"``."""
-    import pandas as pd
+    ``5.0`` (an integer column pandas read as floats because of a gap) are all ``"5"`` — the
+    same text the push join keys ids by (:mod:`smote_monitor.slices.values`)."""
+    from smote_monitor.slices.values import key_texts
 
-    if pd.api.types.is_float_dtype(ids.dtype):
-        whole = ids.dropna()
-        if (whole == whole.round()).all():
-            return ids.astype("Int64").astype(str)
-    return ids.astype(str)
+    return key_texts(ids)
 
 
 def read_labels(path: str | os.PathLike[str], id_column: str, target: str) -> pd.Series:

@@ -371,11 +371,11 @@ def test_slices_kept_are_the_most_common_reference_values_not_the_first_to_arriv
     window = window.sort_values("region", key=lambda r: r.map({"apac": 0, "us": 1, "eu": 2}))
     result = evaluate_frame(mon.store, mon.settings, "fraud", window)
     labels = {m.slice for m in result.slices}
-    assert labels == {"all", "region=eu", "region=us", "region=other"}
+    assert labels == {"all", "region=eu", "region=us", "region=(other)"}
     apac = int((window["region"] == "apac").sum())
     assert result.folded_rows == {"region": apac}
     by_slice = {m.slice: m for m in result.slices}
-    assert by_slice["region=other"].tp + by_slice["region=other"].fn == int(
+    assert by_slice["region=(other)"].tp + by_slice["region=(other)"].fn == int(
         window.loc[window["region"] == "apac", "is_fraud"].sum()
     )
 
@@ -518,3 +518,111 @@ def test_evaluate_cli_prints_json_and_joins_separate_labels(
     assert {s["slice"]: s["tp"] for s in joined.slices} == {
         s["slice"]: s["tp"] for s in out["slices"]
     }
+
+
+def _sliced_monitor(store_url: str, tmp_path: Path, extra: str = "") -> Monitor:
+    """A monitor whose reference run profiled region (eu 60 %, us 30 %, apac 10 %)."""
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(
+        CONFIG.format(url=store_url, spool=tmp_path / "spool") + "    max_slice_values: 2\n" + extra
+    )
+    mon = Monitor.from_config(path)
+    X, y = _training()
+    rng = np.random.default_rng(21)
+    X = X.assign(region=rng.choice(["eu", "us", "apac"], len(X), p=[0.6, 0.3, 0.1]))
+    mon.observe_run(dataset="fraud", run_key="sliced", X_before=X, y_before=y, X_after=X, y_after=y)
+    return mon
+
+
+def _push(mon: Monitor, regions: list[str], t0: datetime, first_id: int = 0) -> object:
+    ids = list(range(first_id, first_id + len(regions)))
+    stamp = [t0.isoformat()] * len(regions)
+    preds = pd.DataFrame({"event_id": ids, "predicted": 1, "region": regions, "ts": stamp})
+    labels = pd.DataFrame({"event_id": ids, "is_fraud": 1, "ts": stamp})
+    return ingest(mon.store, mon.settings, "fraud", predictions=preds, labels=labels, now=t0)
+
+
+def test_push_folds_slices_by_the_reference_most_common_values_like_a_window(
+    store_url: str, tmp_path: Path
+) -> None:
+    mon = _sliced_monitor(store_url, tmp_path)
+    t0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    # The rarest training value arrives first: first-come admission would keep apac and us.
+    result = _push(mon, ["apac", "apac", "us", "eu"], t0)
+    counts = result.counts.counts  # type: ignore[attr-defined]
+    assert {label for label in counts} == {"all", "region=eu", "region=us", "region=(other)"}
+    assert (counts["region=(other)"].tp, counts["region=eu"].tp, counts["region=us"].tp) == (
+        2,
+        1,
+        1,
+    )
+    window = pd.DataFrame(
+        {
+            "amount": [1.0] * 4,
+            "hour": [1.0] * 4,
+            "region": ["apac", "apac", "us", "eu"],
+            "is_fraud": 1,
+            "predicted": 1,
+            "event_id": range(4),
+        }
+    )
+    evaluated = evaluate_frame(mon.store, mon.settings, "fraud", window)
+    assert {m.slice: m.tp for m in evaluated.slices} == {k: c.tp for k, c in counts.items()}
+
+
+def test_push_after_a_change_of_slices_starts_the_new_columns_and_keeps_totals(
+    store_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mon = _sliced_monitor(store_url, tmp_path)
+    t0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    _push(mon, ["eu", "us"], t0)
+    pending = pd.DataFrame(
+        {"event_id": [100], "predicted": 1, "region": ["eu"], "ts": [t0.isoformat()]}
+    )
+    ingest(mon.store, mon.settings, "fraud", predictions=pending, now=t0)
+    config = tmp_path / "smote-monitor.yaml"
+    config.write_text(config.read_text().replace("slices: [region]", "slices: [region, device]"))
+    changed = Monitor.from_config(config)
+    preds = pd.DataFrame(
+        {
+            "event_id": [10],
+            "predicted": 1,
+            "region": ["eu"],
+            "device": ["ios"],
+            "ts": [t0.isoformat()],
+        }
+    )
+    with caplog.at_level("WARNING", logger="smote_monitor.evaluation.push"):
+        ingest(changed.store, changed.settings, "fraud", predictions=preds, now=t0)
+        late = pd.DataFrame({"event_id": [10, 100], "is_fraud": 1, "ts": [t0.isoformat()] * 2})
+        result = ingest(changed.store, changed.settings, "fraud", labels=late, now=t0)
+    counts = result.counts.counts
+    assert result.counts.columns == ["region", "device"]
+    assert counts["all"].tp == 4 and counts["region=eu"].tp == 3
+    assert counts["device=ios"].tp == 1  # id 100 was predicted before device was a slice
+    changes = [r for r in caplog.records if "slices" in r.getMessage()]
+    assert len(changes) == 1
+    assert "['region'] to ['region', 'device']" in changes[0].getMessage()
+
+
+def test_push_joins_ids_typed_differently_as_a_labels_file_does(monitor: Monitor) -> None:
+    t0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    preds = pd.DataFrame(
+        {
+            "event_id": [5, 6],
+            "predicted": [1, 0],
+            "region": ["eu", "us"],
+            "ts": [t0.isoformat()] * 2,
+        }
+    )
+    ingest(monitor.store, monitor.settings, "fraud", predictions=preds, now=t0)
+    labels = pd.DataFrame({"event_id": ["5", 6.0], "is_fraud": [1, 1], "ts": [t0.isoformat()] * 2})
+    result = ingest(monitor.store, monitor.settings, "fraud", labels=labels, now=t0)
+    assert (result.newly_counted, result.pending) == (2, 0)
+
+
+def test_evaluate_help_says_labels_join_by_id_without_a_lookback(tmp_path: Path) -> None:
+    done = run_cli("evaluate", "--help", cwd=tmp_path)
+    text = " ".join(done.stdout.replace("│", " ").split())
+    assert done.returncode == 0
+    assert "joined by the dataset's id_column without label_lookback" in text

@@ -150,3 +150,57 @@ def test_an_upgrade_that_fails_midway_leaves_the_store_as_it_was(store_url: str)
     event.remove(store.engine, "before_cursor_execute", fail_in_the_last_migration)
     assert migrate.current_revision(store.engine) is None
     assert "runs" not in inspect(store.engine).get_table_names()
+
+
+def test_upgrade_to_0006_moves_folded_push_counts_to_the_new_fold_bucket(store_url: str) -> None:
+    store = Store(store_url, auto_upgrade=False)
+    migrate.upgrade(store.engine, "0005")
+    old = {
+        "columns": ["company", "region"],
+        "max_values": 2,
+        "counts": {
+            "all": {"tp": 6, "fp": 0, "tn": 0, "fn": 0},
+            "company=acme": {"tp": 1, "fp": 0, "tn": 0, "fn": 0},
+            "company=(x)": {"tp": 2, "fp": 0, "tn": 0, "fn": 0},
+            "company=other": {"tp": 3, "fp": 0, "tn": 0, "fn": 0},
+            "region=other": {"tp": 4, "fp": 0, "tn": 0, "fn": 0},
+            "region=eu": {"tp": 2, "fp": 0, "tn": 0, "fn": 0},
+        },
+        "values": {"company": ["(x)", "acme"], "region": ["eu", "other"]},
+        "folded_rows": {"company": 3, "region": 0},
+        "fixed": [],
+    }
+    with store.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO datasets (id, name, created_at) VALUES (1, 'taxi', :t)"),
+            {"t": "2026-11-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO slice_states (id, dataset_id, join_state, counts, n_predictions, "
+                "n_labeled, updated_at) VALUES (1, 1, :j, :c, 6, 6, :t)"
+            ),
+            {
+                "j": json.dumps({"pending": [], "counted": [], "early_labels": []}),
+                "c": json.dumps(old),
+                "t": "2026-11-01 00:00:00",
+            },
+        )
+    store.upgrade()
+    from smote_monitor.slices import SliceCounts
+    from smote_monitor.store.models import SliceState
+
+    with store.read() as session:
+        counts = SliceCounts.from_dict(session.get(SliceState, 1).counts)  # type: ignore[union-attr]
+    assert {label: c.tp for label, c in counts.counts.items()} == {
+        "all": 6,
+        "company=acme": 1,
+        "company=((x))": 2,
+        "company=(other)": 3,  # folded rows: the new bucket
+        "region=other": 4,  # a real region named other: its own slice
+        "region=eu": 2,
+    }
+    assert counts.values["company"] == {"((x))", "acme"}
+    migrate.downgrade(store.engine, "0005")
+    with store.engine.connect() as connection:
+        assert json.loads(connection.scalar(text("SELECT counts FROM slice_states"))) == old
