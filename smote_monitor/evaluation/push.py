@@ -73,7 +73,7 @@ def _stored_counts(
             list(counts.columns),
             list(config.slices),
         )
-        counts = counts.resliced(config.slices)
+        counts = counts.resliced(config.slices, known)
     return counts
 
 

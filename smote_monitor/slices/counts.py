@@ -171,10 +171,16 @@ class SliceCounts:
                     self.folded_rows[column] += delta.change
                 self.counts.setdefault(label, Confusion()).bump(delta.outcome, delta.change)
 
-    def resliced(self, columns: Sequence[str]) -> SliceCounts:
+    def resliced(
+        self, columns: Sequence[str], known_values: Mapping[str, Iterable[Any]] | None = None
+    ) -> SliceCounts:
         """These counts for other slice columns (the config's ``slices`` changed): ``all`` and
-        the columns kept carry over; new columns start empty; dropped ones are forgotten."""
-        out = SliceCounts(columns, self.max_values)
+        the columns kept carry over; new columns start empty, with their ``known_values`` if
+        given; dropped ones are forgotten."""
+        new = {
+            c: v for c, v in (known_values or {}).items() if c in columns and c not in self.columns
+        }
+        out = SliceCounts(columns, self.max_values, known_values=new)
         out.counts[SLICE_ALL] = Confusion(**self.counts[SLICE_ALL].to_dict())
         for column in out.columns:
             if column not in self.columns:

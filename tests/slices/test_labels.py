@@ -133,4 +133,6 @@ def test_counts_follow_a_change_of_slice_columns_keeping_totals() -> None:
     assert new.counts["all"].to_dict() == {"tp": 3, "fp": 0, "tn": 0, "fn": 1}
     assert new.counts["device=ios"].fn == 1 and new.counts["region=eu"].tp == 3
     assert old.resliced(["device"]).counts["all"].tp == 2
+    fixed = old.resliced(["region", "device"], known_values={"device": ["ios"], "region": ["x"]})
+    assert fixed.fixed == {"device"} and "device=ios" in fixed.counts  # kept columns keep theirs
     assert "region=eu" not in old.resliced(["device"]).counts
