@@ -33,7 +33,7 @@ from smote_monitor.slices.limits import (
     DEFAULT_MAX_SLICE_VALUES,
     DEFAULT_MIN_SLICE_SUPPORT,
     MAX_SLICE_VALUES_RANGE,
-    MIN_SLICE_SUPPORT_LOWEST,
+    check_min_slice_support,
 )
 
 if TYPE_CHECKING:  # the drift engine pulls in scipy.stats: keep it off the CLI's start-up path
@@ -122,9 +122,16 @@ class SLOConfig(_Strict):
     validation_gap_max: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 0.05
     synthetic_ratio: tuple[Ratio, Ratio] = (0.1, 0.5)
     retrain_success: Ratio = 0.95
-    min_slice_support: Annotated[int, Field(ge=MIN_SLICE_SUPPORT_LOWEST)] = (
-        DEFAULT_MIN_SLICE_SUPPORT
-    )
+    min_slice_support: int = DEFAULT_MIN_SLICE_SUPPORT
+
+    @field_validator("min_slice_support")
+    @classmethod
+    def _support(cls, value: int) -> int:
+        # The engine's own check, so config and engine share one bound and one message.
+        try:
+            return check_min_slice_support(value, "min_slice_support")
+        except InvalidInputError as exc:
+            raise ValueError(f"got {value!r}; expected {exc.expected}") from None
 
     @field_validator("synthetic_ratio")
     @classmethod
@@ -206,7 +213,7 @@ class DatasetConfig(_Strict):
     window_bucket: Duration = "5m"
     # How long a prediction waits for its label (choose it longer than the labelling delay).
     label_lookback: Duration = "7d"
-    # Distinct values per slice column with a series of their own; more fold into "other". The
+    # Distinct values per slice column with a series of their own; more fold into "(other)". The
     # most common training values of a profiled categorical slice column, else first come.
     max_slice_values: Annotated[
         int, Field(ge=MAX_SLICE_VALUES_RANGE[0], le=MAX_SLICE_VALUES_RANGE[1])

@@ -36,8 +36,17 @@ LABEL_REASON = "reason"
 # Values some labels take.
 SLICE_ALL = "all"
 """The slice of every row."""
-SLICE_OTHER = "other"
-"""The fold bucket: a slice column's values beyond its own slices (``column=other``)."""
+SLICE_OTHER = "(other)"
+"""The fold bucket: a slice column's values beyond its own slices (``column=(other)``). No real
+value takes it: a real ``(other)`` is escaped as ``((other))`` (see
+:mod:`smote_monitor.slices.values`)."""
+
+DRIFT_MISSING = "missing"
+"""``method`` of a feature whose column is absent from the production window (flagged drifted)."""
+DRIFT_EMPTY = "empty"
+"""``method`` of a feature with no finite value in the window: all NaN/inf (flagged drifted)."""
+DRIFT_FLAGS = (DRIFT_MISSING, DRIFT_EMPTY)
+"""Drift "methods" that are verdicts on a broken feature, not statistical tests."""
 
 OUTCOME_PASSED = "passed"
 OUTCOME_GATE_FAILED = "gate_failed"
@@ -219,7 +228,7 @@ MONITOR_JOB_LAST_SUCCESS_TIMESTAMP_SECONDS = _gauge(
 MONITOR_SERIES_DROPPED = _counter(
     "smote_monitor_series_dropped",
     (LABEL_REASON,),
-    'Series folded into slice="other" (low support or over the series cap).',
+    f'Series folded into slice="column={SLICE_OTHER}" (low support or over the series cap).',
 )
 
 CATALOG: tuple[MetricSpec, ...] = tuple(

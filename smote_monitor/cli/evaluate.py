@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
 from rich.table import Table
 
 from smote_monitor.cli._context import console, print_json, state
+from smote_monitor.conventions import SLICE_OTHER
 from smote_monitor.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from smote_monitor.config import DatasetConfig
+    from smote_monitor.evaluation.window import WindowResult
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -30,7 +36,9 @@ def evaluate(
         None,
         "--labels",
         help="Labels arriving separately (id and target columns), joined by the dataset's "
-        "id_column; a label given twice counts once, the last one wins.",
+        "id_column without label_lookback: files carry no arrival time, so every label of the "
+        "file counts for its prediction in the window (label_lookback applies to pushed "
+        "labels). A label given twice counts once, the last one wins.",
     ),
     window: str = typer.Option("adhoc", "--window", help="Name of the window in the results."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -39,8 +47,11 @@ def evaluate(
 
     Drift uses Evidently's methods, thresholds and automatic choice per column, computed on
     stored training profiles; results are stored (history for the daemon and `status`).
+    A feature missing from production or without a finite value is stored and shown flagged
+    as drifted (method `missing` / `empty`). A missing slice or prediction column stores the
+    drift without slice SLIs and exits 2 naming the column.
     """
-    from smote_monitor.evaluation.window import evaluate_batches
+    from smote_monitor.evaluation.window import SlicesNotScoredError, evaluate_batches
     from smote_monitor.sources.files import production_batches
     from smote_monitor.sources.labels import read_labels, with_labels
     from smote_monitor.store import Store
@@ -54,13 +65,28 @@ def evaluate(
         with console.status(f"reading labels {labels}"):
             by_id = read_labels(labels, config.id_column, config.target)
         batches = with_labels(batches, by_id, config.id_column, config.target)
+    problem: SlicesNotScoredError | None = None
     with console.status(f"evaluating {production} ({dataset}), batch by batch"):
-        result = evaluate_batches(
-            Store(settings.database_url), settings, dataset, batches, window=window
-        )
+        try:
+            result = evaluate_batches(
+                Store(settings.database_url), settings, dataset, batches, window=window
+            )
+        except SlicesNotScoredError as exc:
+            result, problem = exc.result, exc
     if as_json:
         print_json(result.to_dict())
-        return
+    else:
+        _print_result(result, config, window, slices_scored=problem is None)
+    if problem is not None:
+        raise problem  # after the drift it stored is shown: exit 2 with the message
+
+
+def _print_result(
+    result: WindowResult, config: DatasetConfig, window: str, *, slices_scored: bool
+) -> None:
+    from smote_monitor.slices import slice_label
+
+    dataset = result.dataset
     drift = result.drift
     console.print(
         f"[bold]{dataset}[/] window {window}: {result.n_rows:,} rows, {result.n_labeled:,} "
@@ -86,6 +112,10 @@ def evaluate(
         f"dataset: {drift.share:.0%} of features drifted (threshold "
         f"{drift.share_threshold:.0%}) → {verdict}"
     )
+    for problem in result.problems():
+        console.print(f"[red]{problem}[/]")
+    if not slices_scored:
+        return
     if not result.slices:
         console.print(
             f"no labelled rows: slice SLIs need the target column '{config.target}' (or --labels)"
@@ -114,4 +144,7 @@ def evaluate(
     console.print(slices)
     for column, rows in result.folded_rows.items():
         if rows:
-            console.print(f"{rows:,} rows of rare {column} values folded into {column}=other")
+            console.print(
+                f"{rows:,} rows of rare {column} values folded into "
+                f"{slice_label(column, SLICE_OTHER)}"
+            )

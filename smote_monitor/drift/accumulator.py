@@ -116,6 +116,14 @@ class WindowAccumulator:
         self.rows += len(batch[next(iter(self._profiles))]) if self._profiles else 0
         return self
 
+    def without(self, names: set[str]) -> WindowAccumulator:
+        """A new accumulator of the same rows that no longer profiles ``names`` (features a
+        window lost: :func:`~smote_monitor.drift.engine.compute_drift` can flag them)."""
+        out = WindowAccumulator({}, self.settings, workers=self.workers)
+        out._profiles = {n: p for n, p in self._profiles.items() if n not in names}
+        out.rows = self.rows
+        return out
+
     def merge(self, other: WindowAccumulator) -> WindowAccumulator:
         """A new accumulator holding the rows of both."""
         if set(other._profiles) != set(self._profiles):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from smote_monitor.conventions import DRIFT_EMPTY, DRIFT_MISSING
 from smote_monitor.drift.profile import FeatureProfile, Mode
 from smote_monitor.drift.stattests import METHODS, Method, choose_method
 from smote_monitor.errors import InvalidInputError
@@ -22,13 +24,18 @@ class DriftResult:
     ----------
     feature : str
     method : str
-        Key of :data:`~smote_monitor.drift.stattests.METHODS`.
+        Key of :data:`~smote_monitor.drift.stattests.METHODS`, or a flag of a broken feature
+        (``compute_drift(..., flag_unusable=True)``): ``missing`` (no profile of the feature in
+        the window: its column is absent) or ``empty`` (no finite value in the window).
     value : float
-        p-value (``ks``, ``chisquare``, ``z``) or distance (the others).
+        p-value (``ks``, ``chisquare``, ``z``) or distance (the others); NaN when flagged.
     threshold : float
+        NaN when flagged.
     drifted : bool
+        Always ``True`` when flagged: a feature that broke upstream is the incident to report.
     mode : {'exact', 'sketch'}
-        ``'sketch'`` when either side was summarised past the exact cap.
+        ``'sketch'`` when either side was summarised past the exact cap (the reference's mode
+        when flagged).
     n_reference, n_current : int
         Rows compared after cleaning.
     """
@@ -159,25 +166,48 @@ def feature_drift(
     )
 
 
+def _flagged(reference: FeatureProfile, current: FeatureProfile | None) -> DriftResult:
+    """The verdict on a feature the window cannot test: ``missing`` when ``current`` is
+    ``None`` (its column is absent), else ``empty`` (no finite value); always drifted."""
+    return DriftResult(
+        feature=reference.name,
+        method=DRIFT_MISSING if current is None else DRIFT_EMPTY,
+        value=math.nan,
+        threshold=math.nan,
+        drifted=True,
+        mode=reference.mode,
+        n_reference=reference.n,
+        n_current=0,
+    )
+
+
 def compute_drift(
     reference: Mapping[str, FeatureProfile],
     current: Mapping[str, FeatureProfile],
     methods: Mapping[str, str] | None = None,
     thresholds: Mapping[str, float] | None = None,
     drift_share: float = DEFAULT_DRIFT_SHARE,
+    *,
+    flag_unusable: bool = False,
 ) -> DatasetDrift:
     """Drift of a window against reference profiles, feature by feature.
 
     Everything is validated before anything is computed, and nothing partial is returned: a
-    bad feature raises for the whole call.
+    bad feature raises for the whole call (by default).
 
     Parameters
     ----------
     reference, current : mapping of feature name to FeatureProfile
-        ``current`` must cover every reference feature.
+        ``current`` must cover every reference feature, unless ``flag_unusable``.
     methods, thresholds : mapping of feature name, optional
         Per-feature overrides of the automatic method and of its default threshold.
     drift_share : float, default 0.5
+    flag_unusable : bool, default False
+        Report a feature absent from ``current`` (method ``missing``) or empty in it (method
+        ``empty``) as drifted, counted in the share, instead of raising. A monitor wants this:
+        a feature that broke upstream is exactly what it must report. The default stays strict
+        for library callers comparing two datasets they built themselves. An empty *reference*
+        profile is an error either way.
 
     Returns
     -------
@@ -186,8 +216,9 @@ def compute_drift(
     Raises
     ------
     InvalidInputError
-        A feature missing from ``current``, an override naming an unknown feature or method (or
-        one the feature's kind does not accept), an empty feature, a ``drift_share`` outside (0, 1].
+        A feature missing from ``current`` or empty in it (unless ``flag_unusable``), an
+        override naming an unknown feature or method (or one the feature's kind does not
+        accept), an empty reference feature, a ``drift_share`` outside (0, 1].
     """
     if not 0 < drift_share <= 1:
         raise InvalidInputError("drift_share", drift_share, "a share in (0, 1]")
@@ -202,10 +233,14 @@ def compute_drift(
     for name, value in (methods or {}).items():
         _method_for(reference[name], current.get(name), value, f"methods.{name}")
     for name in reference:
-        if name not in current:
+        if name not in current and not flag_unusable:
             raise InvalidInputError(f"current.{name}", None, "a profile of this reference feature")
     results = [
-        feature_drift(
+        _flagged(reference[name], current.get(name))
+        if flag_unusable
+        and reference[name].n > 0
+        and (current.get(name) is None or current[name].n == 0)
+        else feature_drift(
             reference[name], current[name], (methods or {}).get(name), (thresholds or {}).get(name)
         )
         for name in reference

@@ -22,6 +22,7 @@ from typing import Any
 from smote_monitor.config import DatasetConfig
 from smote_monitor.conventions import CONFUSION_OUTCOMES, SLICE_ALL, SLICE_OTHER
 from smote_monitor.slices.counts import Confusion, slice_label
+from smote_monitor.slices.values import escape_value, slice_value
 
 BucketCounts = dict[str, dict[str, int]]
 """Confusion counts of one bucket: slice label → {tp, fp, tn, fn}."""
@@ -41,7 +42,7 @@ class SliceLabeler:
     reference_values : mapping of column to values
         The own slices of the columns the reference profiled as categorical.
     admitted : mapping of column to set of str
-        Values other columns already admitted (what earlier counts hold).
+        Values (label form) other columns already admitted (what earlier counts hold).
     """
 
     def __init__(
@@ -52,15 +53,26 @@ class SliceLabeler:
     ) -> None:
         self.columns = list(config.slices)
         self.cap = config.max_slice_values
-        self.fixed = {c: {str(v) for v in reference_values[c]} for c in reference_values}
+        self.fixed = {
+            column: {slice_value(v) for v in values}
+            for column, values in reference_values.items()
+            if column in self.columns
+        }
         self.admitted = {
             c: set(admitted.get(c, set())) for c in self.columns if c not in self.fixed
         }
 
-    def labels(self, values: Sequence[str]) -> list[str]:
-        """``all`` and one label per slice column for a prediction's slice values."""
+    def labels(self, values: Mapping[str, str]) -> list[str]:
+        """``all`` and one label per slice column of a prediction's ``{column: value text}``.
+
+        A column the prediction has no value for (a slice column configured after it was
+        stored) is left out: the prediction counts in ``all`` and the columns it has.
+        """
         out = [SLICE_ALL]
-        for column, value in zip(self.columns, values, strict=True):
+        for column in self.columns:
+            if column not in values:
+                continue
+            value = escape_value(values[column])
             own = self.fixed.get(column)
             if own is None:
                 own = self.admitted[column]

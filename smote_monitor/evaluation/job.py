@@ -182,7 +182,8 @@ def evaluate_window(
         merged = WindowAccumulator.from_dict(profiled[0].profiles or {})
         for bucket in profiled[1:]:
             merged = merged.merge(WindowAccumulator.from_dict(bucket.profiles or {}))
-        drift = compute_drift(reference.profiles, merged.profiles)
+        # A feature broken upstream (absent, or all NaN) is reported as drifted, not fatal.
+        drift = compute_drift(reference.profiles, merged.profiles, flag_unusable=True)
     counts = merge_counts(b.slice_counts for b in buckets)
     for label in SliceLabeler(config, reference.slice_values, {}).known_labels():
         counts.setdefault(label, Confusion())

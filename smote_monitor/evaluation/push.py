@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter as Tally
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,11 +37,11 @@ from smote_monitor.evaluation.buckets import (
 )
 from smote_monitor.evaluation.reference import Reference, current_reference
 from smote_monitor.records import utcnow
-from smote_monitor.sources.labels import as_text
+from smote_monitor.slices.values import key_texts
 from smote_monitor.store import Store, counters, slice_state
 from smote_monitor.store import buckets as bucket_rows
 from smote_monitor.store.datasets import dataset_row
-from smote_monitor.store.models import ID_MAX, SLICE_SEPARATOR, VALUE_MAX
+from smote_monitor.store.models import ID_MAX, PAIR_SEPARATOR, SLICE_SEPARATOR, VALUE_MAX
 from smote_monitor.store.watermarks import save_watermark
 
 Watermark = tuple[str, dict[str, Any]]
@@ -96,24 +97,33 @@ def _refuse_unknown(frame: Any, known: set[str], what: str) -> None:
 
 
 def _texts(frame: Any, column: str, limit: int, *, required: bool = True) -> list[Any]:
-    """The column as text (:func:`as_text`), checked: no nulls when ``required``, at most
-    ``limit`` characters, no :data:`SLICE_SEPARATOR`."""
-    values = as_text(frame[column])
-    missing = values.isna().to_numpy()
+    """The column in its one text form (:func:`~smote_monitor.slices.values.key_texts`;
+    missing values are None), checked: no missing value when ``required``, at most ``limit``
+    characters, none of the separators the join stores values with."""
+    raw = frame[column]
+    missing = raw.isna().to_numpy()
     if required and missing.any():
         index = int(missing.argmax())
         raise InvalidInputError(f"rows.{index}.{column}", None, "a value (not null)")
+    values = key_texts(raw)
     present = values[~missing]
-    bad = (present.str.len() > limit) | present.str.contains(SLICE_SEPARATOR, regex=False)
+    bad = (
+        (present.str.len() > limit)
+        | present.str.contains(SLICE_SEPARATOR, regex=False)
+        | present.str.contains(PAIR_SEPARATOR, regex=False)
+    )
     if bad.any():
         index = int(bad.to_numpy().argmax())
-        value = present.iloc[index]
         raise InvalidInputError(
             f"rows.{present.index[index]}.{column}",
-            value,
-            f"text of at most {limit} characters without the unit separator (\\x1f)",
+            present.iloc[index],
+            f"text of at most {limit} characters without the control characters \\x1e, \\x1f",
         )
-    return values.tolist()
+    out: list[Any] = values.tolist()
+    if missing.any():
+        for index in missing.nonzero()[0]:
+            out[index] = None
+    return out
 
 
 def _classes(frame: Any, column: str, values: list[Any], reference: Reference) -> None:
@@ -169,7 +179,9 @@ class _Counting:
         self.labelled: Tally[float] = Tally()
         self.totals: Tally[counters.CounterKey] = Tally()
 
-    def count(self, ts: float, slices: list[str], outcome: str, *, withdraw: str | None) -> None:
+    def count(
+        self, ts: float, slices: Mapping[str, str], outcome: str, *, withdraw: str | None
+    ) -> None:
         start = bucket_start(ts, self.width)
         counts = self.buckets.setdefault(start, {})
         for label in self.labeler.labels(slices):
@@ -241,7 +253,7 @@ def push_predictions(
     keys = _texts(frame, id_column, ID_MAX)
     predictions = _texts(frame, config.prediction, VALUE_MAX)
     _classes(frame, config.prediction, predictions, reference)
-    slices = [_texts(frame, column, VALUE_MAX) for column in config.slices]
+    slices = {column: _texts(frame, column, VALUE_MAX) for column in config.slices}
     stamps = _timestamps(frame, ts_column, clock)
     labels: list[Any] = [None] * len(frame)
     if config.target in frame.columns:
@@ -253,7 +265,7 @@ def push_predictions(
     for index, key in enumerate(keys):
         first.setdefault(key, index)
     joined = (
-        [SLICE_SEPARATOR.join(values) for values in zip(*slices, strict=True)]
+        [slice_state.join_slices(config.slices, v) for v in zip(*slices.values(), strict=True)]
         if slices
         else [""] * len(frame)
     )
@@ -279,7 +291,8 @@ def push_predictions(
                 continue
             outcome = _outcome(label, prediction, positive)
             outcomes.append({"key": key, "outcome": outcome, "label": label})
-            counting.count(ts, [column[index] for column in slices], outcome, withdraw=None)
+            values = {column: texts[index] for column, texts in slices.items()}
+            counting.count(ts, values, outcome, withdraw=None)
         slice_state.set_outcomes(session, dataset_id, outcomes)
         slice_state.delete_early_labels(session, dataset_id, joined_early)
         counting.totals[(counters.PRODUCTION_ROWS, "", "")] += len(accepted)
@@ -384,7 +397,6 @@ def _feature_batch(
     broke upstream) rather than the push failing.
     """
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
 
     from smote_monitor.drift import ColumnKind
@@ -398,8 +410,9 @@ def _feature_batch(
         elif numeric:
             columns[name] = pa.array(as_float_array(frame[name], f"rows.{name}"))
         else:
-            values = as_text(pd.Series(frame[name].to_numpy(dtype=object)))
-            columns[name] = pa.array(np.asarray(values, dtype=object), type=pa.string())
+            raw = frame[name]
+            texts = key_texts(raw).where(raw.notna().to_numpy(), None)
+            columns[name] = pa.array(np.asarray(texts, dtype=object), type=pa.string())
     return pa.table(columns)
 
 

@@ -1,6 +1,12 @@
 """One window of production rows evaluated now: drift of its features against the reference
 run's real training profiles and, for the rows that carry a label, confusion counts and SLIs per
 slice. Fed in batches so memory does not grow with the window; stored as one evaluation.
+
+A feature that broke upstream is what a drift monitor exists to report, so it never stops the
+evaluation: a reference feature absent from a batch (method ``missing``) or without one finite
+value in the window (method ``empty``) is stored flagged as drifted and counted in the drift
+share. A slice or prediction column missing is different — the SLIs cannot be computed — so
+the drift is stored without slices and :class:`SlicesNotScoredError` says so.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from smote_monitor.config import DatasetConfig, Settings
+from smote_monitor.conventions import DRIFT_EMPTY, DRIFT_MISSING
 from smote_monitor.drift import (
     DatasetDrift,
     FeatureProfile,
@@ -47,6 +54,26 @@ class WindowResult:
     drift: DatasetDrift
     slices: list[SliceMetrics]
     folded_rows: dict[str, int]
+    missing_features: dict[str, str | None]
+    """Reference features absent from the window → the first file lacking them (if known)."""
+
+    def problems(self) -> list[str]:
+        """One plain sentence per feature flagged broken, in reference order."""
+        out = []
+        for r in self.drift.features:
+            if r.method == DRIFT_MISSING:
+                source = self.missing_features.get(r.feature)
+                where = f" ({source})" if source else ""
+                out.append(
+                    f"feature {r.feature}: column missing from production{where} — "
+                    "flagged as drifted"
+                )
+            elif r.method == DRIFT_EMPTY:
+                out.append(
+                    f"feature {r.feature}: no finite value in {self.n_rows:,} production rows "
+                    "(all NaN/inf/missing) — flagged as drifted"
+                )
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,7 +86,22 @@ class WindowResult:
             "drift": _clean(self.drift.to_dict()),
             "slices": [_clean(m.to_dict()) for m in self.slices],
             "folded_rows": self.folded_rows,
+            "problems": self.problems(),
         }
+
+
+class SlicesNotScoredError(InvalidInputError):
+    """A slice or prediction column is missing: the window's drift was stored (``result``), its
+    slice SLIs were not."""
+
+    def __init__(self, cause: InvalidInputError, result: WindowResult) -> None:
+        super().__init__(
+            cause.field,
+            cause.value,
+            f"{cause.expected}; drift was stored as evaluation {result.evaluation_id}, slice "
+            "SLIs were not",
+        )
+        self.result = result
 
 
 def _clean(value: Any) -> Any:
@@ -98,24 +140,27 @@ class _Window:
             known_values=reference_slice_values(config, reference),
         )
         self.classes: tuple[Any, Any] | None = None
+        self.missing_features: dict[str, str | None] = {}
+        self.sli_error: InvalidInputError | None = None
         self.n_rows = 0
         self.n_labeled = 0
 
     def add(self, batch: Any) -> None:
         """Check one batch and fold it into the accumulators."""
-        for name in self.reference:
-            if name not in batch.columns:
-                raise InvalidInputError(
-                    f"production.{name}",
-                    batch.attrs.get(SOURCE),
-                    f"a column of every production file (reference run {self.run.id} "
-                    f"profiled {len(self.reference)} features)",
-                )
+        lost = {
+            name
+            for name in self.reference
+            if name not in batch.columns and name not in self.missing_features
+        }
+        if lost:
+            # A feature absent from part of the window is flagged for the whole window.
+            self.missing_features.update(dict.fromkeys(sorted(lost), batch.attrs.get(SOURCE)))
+            self.profiles = self.profiles.without(lost)
         # Slices are part of the dataset's contract, labelled or not: a window lacking one
         # would otherwise pass until its first label arrives.
         for name in self.config.slices:
-            if name not in batch.columns:
-                raise InvalidInputError(
+            if name not in batch.columns and self.sli_error is None:
+                self.sli_error = InvalidInputError(
                     f"production.{name}",
                     batch.attrs.get(SOURCE),
                     f"a column of every production file (a slice column of dataset {self.dataset})",
@@ -124,18 +169,19 @@ class _Window:
         self.profiles.update(batch)
         self.n_rows += len(batch)
         config = self.config
-        if config.target not in batch.columns:
+        if self.sli_error is not None or config.target not in batch.columns:
             return
         labelled = batch[config.target].notna()
         if not labelled.any():
             return
         if config.prediction not in batch.columns:
-            raise InvalidInputError(
+            self.sli_error = InvalidInputError(
                 "prediction",
                 config.prediction,
                 "a column of the production data (labelled "
                 "rows need the model's prediction to be scored)",
             )
+            return
         if self.classes is None:
             self.classes = classes_of(config, list(self.run.class_counts_before))
         rows = batch if labelled.all() else batch[labelled]
@@ -163,11 +209,16 @@ def evaluate_batches(
 
     Raises
     ------
+    SlicesNotScoredError
+        A configured slice column (labelled rows or not) or, for labelled rows, the prediction
+        column missing from a batch (naming its file when it came from one). The drift is
+        stored then, without slices; the error carries the :class:`WindowResult`.
     InvalidInputError
-        No succeeded run, or the newest one has no profiles; a reference feature or a configured
-        slice column (labelled rows or not) missing from a batch (naming its file when it came
-        from one); a label or prediction outside the two classes; no rows; a feature empty after
-        dropping NaN/inf. Nothing is stored then.
+        No succeeded run, or the newest one has no profiles; a label or prediction outside the
+        two classes; no rows. Nothing is stored then.
+
+    A reference feature missing from a batch or empty after dropping NaN/inf is no error: it
+    is stored flagged drifted (see the module docstring and :meth:`WindowResult.problems`).
     """
     config = settings.dataset(dataset)
     reference_run, reference = reference_profiles(store, dataset, REAL)
@@ -176,8 +227,10 @@ def evaluate_batches(
         scored.add(batch)
     if scored.n_rows == 0:
         raise InvalidInputError("production", "0 rows", "at least one production row")
-    drift = compute_drift(reference, scored.profiles.profiles)
+    drift = compute_drift(reference, scored.profiles.profiles, flag_unusable=True)
     counts = scored.counts
+    if scored.sli_error is not None:
+        scored.n_labeled = 0
     slices = slice_metrics(counts, config.slo.min_slice_support) if scored.n_labeled else []
     evaluated_at = now or utcnow()
     with store.write() as session:
@@ -203,7 +256,7 @@ def evaluate_batches(
         drift.share,
         scored.n_labeled,
     )
-    return WindowResult(
+    result = WindowResult(
         evaluation_id,
         dataset,
         window,
@@ -212,8 +265,14 @@ def evaluate_batches(
         scored.n_labeled,
         drift,
         slices,
-        dict(counts.folded_rows),
+        dict(counts.folded_rows) if scored.sli_error is None else {},
+        dict(scored.missing_features),
     )
+    for problem in result.problems():
+        log.warning("%s %s: %s", dataset, window, problem)
+    if scored.sli_error is not None:
+        raise SlicesNotScoredError(scored.sli_error, result)
+    return result
 
 
 def evaluate_frame(

@@ -1,8 +1,12 @@
 """Confusion counts per slice, as a fixed-size mergeable accumulator.
 
 Slices are labelled ``all`` or ``column=value``. Each slice column keeps at most
-``max_values`` values of its own; the rest fold into ``column=other`` and the rows folded are
+``max_values`` values of its own; the rest fold into ``column=(other)`` and the rows folded are
 counted, so state stays fixed-size however many distinct values production sends.
+
+``value`` is the value's one text form (:mod:`smote_monitor.slices.values`: ``36.0`` read
+beside a NaN is ``36``), escaped so that no real value takes the fold bucket's ``(other)``: a
+real ``(other)`` is labelled ``column=((other))``, a real ``other`` is ``column=other``.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import pandas as pd
 from smote_monitor.conventions import SLICE_ALL, SLICE_OTHER
 from smote_monitor.errors import InvalidInputError
 from smote_monitor.slices.limits import DEFAULT_MAX_SLICE_VALUES, check_max_slice_values
+from smote_monitor.slices.values import key_texts, slice_value
 
 
-def slice_label(column: str, value: Any) -> str:
-    """``column=value``, the slice label the metric catalog uses."""
+def slice_label(column: str, value: str) -> str:
+    """``column=value``, the slice label the metric catalog uses (``value`` already in its
+    label form: :func:`~smote_monitor.slices.values.slice_value`, or the fold bucket)."""
     return f"{column}={value}"
 
 
@@ -81,14 +87,14 @@ class SliceCounts:
     columns : sequence of str
         Slice columns (from the dataset config).
     max_values : int, default 50
-        Values per column with a slice of their own; more fold into ``column=other``.
+        Values per column with a slice of their own; more fold into ``column=(other)``.
     known_values : mapping of column to values, optional
         Fix a column's own slices up front (e.g. its most frequent training values, at most
-        ``max_values``); every other value folds into ``other``. Fixed columns count every
+        ``max_values``); every other value folds into ``(other)``. Fixed columns count every
         value exactly and merge exactly associatively, whatever the arrival order. Columns
         without them admit values first come, first served, which is exact until the cap is
         hit; past it, a value admitted in one partial count but folded in another keeps the
-        folded rows in ``other`` after a merge (totals stay exact either way).
+        folded rows in ``(other)`` after a merge (totals stay exact either way).
 
     Examples
     --------
@@ -115,7 +121,7 @@ class SliceCounts:
                 raise InvalidInputError(
                     f"known_values.{column}", column, f"one of the slice columns {self.columns}"
                 )
-            values = sorted({str(v) for v in (self.known_values or {})[column]})
+            values = sorted({slice_value(v) for v in (self.known_values or {})[column]})
             if len(values) > self.max_values:
                 raise InvalidInputError(
                     f"known_values.{column}",
@@ -133,7 +139,7 @@ class SliceCounts:
             self.folded_rows.setdefault(column, 0)
 
     def _label(self, column: str, value: Any) -> str:
-        text = str(value)
+        text = slice_value(value)
         known = self.values[column]
         if text in known:
             return slice_label(column, text)
@@ -142,20 +148,52 @@ class SliceCounts:
             return slice_label(column, text)
         return slice_label(column, SLICE_OTHER)
 
-    def apply(self, deltas: Iterable[OutcomeDelta]) -> None:
-        """Add a sequence of count changes (from :func:`count_batch` or the label join)."""
+    def apply(self, deltas: Iterable[OutcomeDelta], *, require_all: bool = True) -> None:
+        """Add a sequence of count changes (from :func:`count_batch` or the label join).
+
+        ``require_all=False`` lets a delta lack a slice column: it counts in ``all`` and in the
+        columns it has (a prediction joined before that column was configured).
+        """
         for delta in deltas:
-            self.counts[SLICE_ALL].bump(delta.outcome, delta.change)
             given = dict(delta.slices)
+            if require_all:
+                for column in self.columns:
+                    if column not in given:
+                        raise InvalidInputError(
+                            f"slices.{column}", None, "a value for every slice column"
+                        )
+            self.counts[SLICE_ALL].bump(delta.outcome, delta.change)
             for column in self.columns:
                 if column not in given:
-                    raise InvalidInputError(
-                        f"slices.{column}", None, "a value for every slice column"
-                    )
+                    continue
                 label = self._label(column, given[column])
-                if label.endswith(f"={SLICE_OTHER}") and str(given[column]) != SLICE_OTHER:
+                if label == slice_label(column, SLICE_OTHER):
                     self.folded_rows[column] += delta.change
                 self.counts.setdefault(label, Confusion()).bump(delta.outcome, delta.change)
+
+    def resliced(
+        self, columns: Sequence[str], known_values: Mapping[str, Iterable[Any]] | None = None
+    ) -> SliceCounts:
+        """These counts for other slice columns (the config's ``slices`` changed): ``all`` and
+        the columns kept carry over; new columns start empty, with their ``known_values`` if
+        given; dropped ones are forgotten."""
+        new = {
+            c: v for c, v in (known_values or {}).items() if c in columns and c not in self.columns
+        }
+        out = SliceCounts(columns, self.max_values, known_values=new)
+        out.counts[SLICE_ALL] = Confusion(**self.counts[SLICE_ALL].to_dict())
+        for column in out.columns:
+            if column not in self.columns:
+                continue
+            prefix = slice_label(column, "")
+            for label, c in self.counts.items():
+                if label.startswith(prefix):
+                    out.counts[label] = Confusion(**c.to_dict())
+            out.values[column] = set(self.values[column])
+            out.folded_rows[column] = self.folded_rows[column]
+            if column in self.fixed:
+                out.fixed.add(column)
+        return out
 
     def merge(self, other: SliceCounts) -> SliceCounts:
         """Counts of both, as a new accumulator.
@@ -304,7 +342,7 @@ def count_batch(
         prediction_column=prediction,
     )
     data = pd.DataFrame(
-        {**{c: pd.Series(frame[c]).astype(str).to_numpy() for c in slice_columns}, "_o": outcome}
+        {**{c: key_texts(frame[c]).to_numpy() for c in slice_columns}, "_o": outcome}
     )
     grouped = data.groupby([*slice_columns, "_o"], sort=False).size()
     deltas = []

@@ -29,7 +29,7 @@ class SliceMetrics:
     Attributes
     ----------
     slice : str
-        ``all`` or ``column=value`` (``column=other`` for folded values).
+        ``all`` or ``column=value`` (``column=(other)`` for folded values).
     tp, fp, tn, fn : int
     support : int
         Labelled minority rows, ``tp + fn``.
@@ -72,6 +72,7 @@ def _rate(successes: int, trials: int, z: float) -> Rate:
 
 def metrics_of(label: str, c: Confusion, min_slice_support: int, z: float = Z_95) -> SliceMetrics:
     """SLIs of one slice's counts."""
+    check_min_slice_support(min_slice_support, "min_slice_support")
     for name in CONFUSION_OUTCOMES:
         if getattr(c, name) < 0:
             raise InvalidInputError(f"counts.{label}.{name}", getattr(c, name), "a count >= 0")

@@ -18,41 +18,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def as_text(values: pd.Series) -> pd.Series:
-    """Values as text, the one normalisation of ids, classes and slice values: ``5``, ``"5"``
-    and ``5.0`` (an integer column pandas read as floats because of a gap) are all ``"5"``;
-    missing values stay missing (None)."""
-    import pandas as pd
-
-    if pd.api.types.is_float_dtype(values.dtype):
-        whole = values.dropna()
-        if (whole == whole.round()).all():
-            out = values.astype("Int64").astype(object)
-            return out.where(out.notna(), None).map(lambda v: v if v is None else str(v))
-    if pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.Int64Dtype):
-        return values.astype(str).astype(object)
-    if values.dtype == object:
-        if pd.api.types.infer_dtype(values, skipna=False) == "string":
-            return values  # text already: the common case of JSON ids and categories
-        return values.map(_text)
-    out = values.astype(object)
-    return out.where(values.notna(), None).map(lambda v: v if v is None else str(v))
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if value != value:
-            return None
-        if value.is_integer():
-            return str(int(value))
-    return str(value)
-
-
 def id_keys(ids: pd.Series) -> pd.Series:
-    """Ids as join keys (:func:`as_text`)."""
-    return as_text(ids).astype(str)
+    """Ids as text, so that files typing them differently still join: ``5``, ``"5"`` and
+    ``5.0`` (an integer column pandas read as floats because of a gap) are all ``"5"`` — the
+    same text the push join keys ids by (:mod:`smote_monitor.slices.values`)."""
+    from smote_monitor.slices.values import key_texts
+
+    return key_texts(ids)
 
 
 def read_labels(path: str | os.PathLike[str], id_column: str, target: str) -> pd.Series:

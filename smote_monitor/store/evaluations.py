@@ -66,7 +66,7 @@ def add_evaluation(
                 column_type=kinds.get(r.feature, "numeric"),
                 method=r.method,
                 value=_finite(r.value),
-                threshold=r.threshold,
+                threshold=_finite(r.threshold),
                 drifted=r.drifted,
                 mode=r.mode,
                 n_reference=r.n_reference,

@@ -202,7 +202,7 @@ class DriftResultRow(Base):
     column_type: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(32))
     value: Mapped[float | None] = mapped_column(Float)  # NaN is stored as NULL
-    threshold: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)  # NULL when flagged (migration 0005)
     drifted: Mapped[bool] = mapped_column(Boolean)
     mode: Mapped[str] = mapped_column(String(16))
     n_reference: Mapped[int] = mapped_column(BigInteger)
@@ -242,7 +242,9 @@ ID_MAX = 200
 VALUE_MAX = 200
 """Longest class or slice value (as text) kept per prediction."""
 SLICE_SEPARATOR = "\x1f"
-"""Joins a prediction's slice values in one column (the unit separator: no real value has it)."""
+"""Joins a prediction's (column, value) pairs in one column (the unit separator)."""
+PAIR_SEPARATOR = "\x1e"
+"""Between a slice column and its value (the record separator); neither may contain it."""
 
 
 class PendingPrediction(Base):
@@ -264,7 +266,7 @@ class PendingPrediction(Base):
     key: Mapped[str] = mapped_column(String(ID_MAX))
     ts: Mapped[float] = mapped_column(Float)  # Unix seconds of the prediction
     prediction: Mapped[str] = mapped_column(String(VALUE_MAX))
-    # The slice values in the config's slice-column order, joined by SLICE_SEPARATOR.
+    # The prediction's slice columns and values (store.slice_state.join_slices).
     slices: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(2))
     label: Mapped[str | None] = mapped_column(String(VALUE_MAX))

@@ -16,7 +16,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from smote_monitor.store.database import rows_affected
-from smote_monitor.store.models import SLICE_SEPARATOR, EarlyLabel, PendingPrediction
+from smote_monitor.store.models import (
+    PAIR_SEPARATOR,
+    SLICE_SEPARATOR,
+    EarlyLabel,
+    PendingPrediction,
+)
 
 IN_CHUNK = 500
 """Keys per ``IN (...)`` query: well under every backend's bound-parameter limit."""
@@ -158,9 +163,18 @@ def _insert_postgresql(
     return inserted
 
 
-def split_slices(text: str) -> list[str]:
-    """A stored prediction's slice values (as :data:`SLICE_SEPARATOR` joined them)."""
-    return text.split(SLICE_SEPARATOR) if text else []
+def join_slices(columns: Sequence[str], values: Sequence[str]) -> str:
+    """A prediction's slice values as stored: ``column<RS>value`` pairs joined by
+    :data:`SLICE_SEPARATOR`, so a later change of the configured slices still reads them."""
+    return SLICE_SEPARATOR.join(
+        f"{c}{PAIR_SEPARATOR}{v}" for c, v in zip(columns, values, strict=True)
+    )
+
+
+def split_slices(text: str) -> dict[str, str]:
+    """A stored prediction's ``{column: value}`` (inverse of :func:`join_slices`)."""
+    pairs = (item.partition(PAIR_SEPARATOR) for item in text.split(SLICE_SEPARATOR) if item)
+    return {column: value for column, _, value in pairs}
 
 
 def set_outcomes(session: Session, dataset_id: int, changes: list[dict[str, Any]]) -> None:

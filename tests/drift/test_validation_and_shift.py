@@ -168,3 +168,24 @@ def test_a_numeric_only_method_on_a_categorical_feature_is_named(method: str) ->
         rf"\({method} accepts numeric\)$",
     ):
         compute_drift(reference, reference, methods={"region": method})
+
+
+def test_flag_unusable_reports_a_missing_or_empty_feature_as_drifted_in_the_share() -> None:
+    from smote_monitor.conventions import DRIFT_EMPTY, DRIFT_MISSING
+
+    reference = build_profiles(FRAME)
+    window = WindowAccumulator.for_reference(reference).update(FRAME.assign(hour=np.nan))
+    current = {k: v for k, v in window.profiles.items() if k != "tier"}
+    drift = compute_drift(reference, current, flag_unusable=True)
+    by_feature = {r.feature: r for r in drift.features}
+    assert [r.feature for r in drift.features] == list(reference)
+    missing, empty = by_feature["tier"], by_feature["hour"]
+    assert (missing.method, missing.drifted, missing.n_current) == (DRIFT_MISSING, True, 0)
+    assert (empty.method, empty.drifted, empty.n_current) == (DRIFT_EMPTY, True, 0)
+    assert np.isnan(missing.value) and np.isnan(empty.value) and np.isnan(empty.threshold)
+    assert empty.n_reference == reference["hour"].n
+    assert not by_feature["amount"].drifted and not by_feature["region"].drifted
+    assert drift.share == 0.5 and drift.drifted
+    # The strict default of library callers is unchanged: the same profiles raise.
+    with pytest.raises(InvalidInputError, match=r"current\.hour: got '500 rows, all NaN"):
+        compute_drift(reference, window.profiles)

@@ -222,3 +222,14 @@ def test_windows_merge_their_buckets_and_drop_what_aged_out(monitor: Monitor) ->
     assert expired["buckets"] > 0 and expired["predictions"] == 30
     assert _window_counts(monitor, "24h")["all"]["tp"] == 0
     assert _counter_values(monitor)[(counters.SLICE_PREDICTIONS, "all", "tp")] == 30
+
+
+def test_ids_and_slice_values_join_in_any_type(monitor: Monitor) -> None:
+    # An id pushed as 5.0 with the slice value 36.0 (an int column beside a gap) is the id "5"
+    # of its label and the slice region=36, as in files.
+    preds = _predictions([5], [0], region=[36.0]).assign(event_id=[5.0])
+    push_predictions(monitor.store, monitor.settings, "fraud", preds, now=T0)
+    joined = push_labels(monitor.store, monitor.settings, "fraud", _labels(["5"], [1], 1), now=T0)
+    assert joined.labels_joined == 1
+    evaluate_dataset(monitor.store, monitor.settings, "fraud", now=T0 + timedelta(minutes=5))
+    assert _window_counts(monitor, "1h")["region=36"]["tp"] == 1

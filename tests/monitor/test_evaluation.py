@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,16 @@ from sqlalchemy import select
 
 from smote_core import SMOTE
 from smote_monitor import InvalidInputError, Monitor
-from smote_monitor.config import load_settings
+from smote_monitor.conventions import DRIFT_EMPTY, DRIFT_MISSING
 from smote_monitor.drift import build_profiles, compute_drift
 from smote_monitor.drift.reference import AUGMENTED, REAL
-from smote_monitor.evaluation.window import evaluate_batches, evaluate_frame
+from smote_monitor.evaluation.job import evaluate_dataset
+from smote_monitor.evaluation.push import push_labels, push_predictions
+from smote_monitor.evaluation.window import (
+    SlicesNotScoredError,
+    evaluate_batches,
+    evaluate_frame,
+)
 from smote_monitor.sources.files import production_batches
 from smote_monitor.store.evaluations import latest_evaluations, shift_of_run
 from smote_monitor.store.models import Evaluation
@@ -193,41 +200,122 @@ def test_a_multi_file_window_fed_in_small_batches_stores_what_one_frame_does(
     assert batched.n_rows == 3000 and batched.n_labeled == 3000
 
 
-def test_a_later_file_missing_a_feature_names_file_and_column_and_stores_nothing(
+def test_a_later_file_missing_a_feature_stores_it_flagged_missing_naming_the_file(
     monitor: Monitor, tmp_path: Path
 ) -> None:
     window = _production(600, shift=0.0, seed=12)
     window.iloc[:300].to_csv(tmp_path / "a.csv", index=False)
     window.iloc[300:].drop(columns=["hour"]).to_csv(tmp_path / "b.csv", index=False)
+    result = evaluate_batches(
+        monitor.store,
+        monitor.settings,
+        "fraud",
+        production_batches(tmp_path / "*.csv", batch_rows=100),
+    )
+    hour = {r.feature: r for r in result.drift.features}["hour"]
+    assert (hour.method, hour.drifted, hour.n_current) == (DRIFT_MISSING, True, 0)
+    assert result.missing_features == {"hour": str(tmp_path / "b.csv")}
+    assert result.problems() == [
+        f"feature hour: column missing from production ({tmp_path / 'b.csv'}) — flagged as drifted"
+    ]
+    stored = read(monitor.store, latest_evaluations, "fraud")[0]
+    assert stored.id == result.evaluation_id and stored.n_rows == 600
+    assert {d["feature"]: d["method"] for d in stored.drift}["hour"] == DRIFT_MISSING
+
+
+@pytest.mark.parametrize(
+    ("mutate", "method", "problem"),
+    [
+        (
+            lambda f: f.drop(columns=["hour"]),
+            DRIFT_MISSING,
+            "feature hour: column missing from production — flagged as drifted",
+        ),
+        (
+            lambda f: f.assign(hour=np.nan),
+            DRIFT_EMPTY,
+            "feature hour: no finite value in 3,000 production rows (all NaN/inf/missing) — "
+            "flagged as drifted",
+        ),
+    ],
+)
+def test_a_broken_feature_is_stored_flagged_drifted_and_counted_in_the_share(
+    monitor: Monitor, mutate: object, method: str, problem: str
+) -> None:
+    window = mutate(_production(3000, 0.0, seed=3))  # type: ignore[operator]
+    result = evaluate_frame(monitor.store, monitor.settings, "fraud", window)
+    by_feature = {r.feature: r for r in result.drift.features}
+    assert (by_feature["hour"].method, by_feature["hour"].drifted) == (method, True)
+    assert not by_feature["amount"].drifted
+    assert result.drift.share == 0.5 and result.drift.drifted
+    assert result.problems() == [problem]
+    assert {m.slice for m in result.slices} == {"all", "region=apac", "region=eu", "region=us"}
+    stored = read(monitor.store, latest_evaluations, "fraud")[0]
+    assert stored.id == result.evaluation_id and stored.drift_share == 0.5
+    hour = {d["feature"]: d for d in stored.drift}["hour"]
+    assert (hour["method"], hour["drifted"], hour["value"], hour["threshold"]) == (
+        method,
+        True,
+        None,
+        None,
+    )
+    assert result.to_dict()["problems"] == [problem]
+
+
+def test_evaluate_cli_says_a_feature_is_missing_and_exits_0(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    _production(500, 0.0, seed=3).drop(columns=["hour"]).to_csv(tmp_path / "w.csv", index=False)
+    done = _evaluate_cli(tmp_path, str(tmp_path / "w.csv"))
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"feature hour: column missing from production ({tmp_path / 'w.csv'}) — flagged as drifted"
+        in done.stdout.replace("\n", "")
+    )
+    assert "missing" in done.stdout.split("feature drift")[1]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "column"),
+    [
+        (lambda f: f.drop(columns=["region"]), "region"),
+        (lambda f: f.drop(columns=["region", "is_fraud"]), "region"),
+    ],
+)
+def test_a_missing_slice_column_stores_drift_and_is_an_error_saying_so(
+    monitor: Monitor, mutate: object, column: str
+) -> None:
+    window = mutate(_production(3000, 0.0, seed=3))  # type: ignore[operator]
     with pytest.raises(
-        InvalidInputError,
-        match=r"^production\.hour: got '.*b\.csv'; expected a column of every production file",
-    ):
-        evaluate_batches(
-            monitor.store,
-            monitor.settings,
-            "fraud",
-            production_batches(tmp_path / "*.csv", batch_rows=100),
-        )
+        SlicesNotScoredError,
+        match=rf"^production\.{column}: got None; expected a column of every production file "
+        rf"\(a slice column of dataset fraud\); drift was stored as evaluation \d+, slice SLIs "
+        "were not",
+    ) as caught:
+        evaluate_frame(monitor.store, monitor.settings, "fraud", window)
+    result = caught.value.result
+    stored = read(monitor.store, latest_evaluations, "fraud")[0]
+    assert stored.id == result.evaluation_id and stored.n_rows == 3000
+    assert len(stored.drift) == 2 and stored.slices == [] and result.slices == []
+
+
+def test_evaluate_cli_prints_drift_then_exits_2_naming_the_missing_slice_column(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    _production(500, 0.0, seed=3).drop(columns=["region"]).to_csv(tmp_path / "w.csv", index=False)
+    done = _evaluate_cli(tmp_path, str(tmp_path / "w.csv"))
+    assert done.returncode == 2
+    assert "feature drift" in done.stdout
+    assert f"production.region: got '{tmp_path / 'w.csv'}'" in done.stderr
+    assert "(a slice column of dataset fraud); drift was stored as evaluation" in done.stderr
     with monitor.store.read() as session:
-        assert session.scalars(select(Evaluation.kind)).all() == ["synthetic_shift"]
+        assert session.scalars(select(Evaluation.kind)).all() == ["synthetic_shift", "production"]
 
 
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda f: f.drop(columns=["hour"]), r"^production\.hour: got None; expected a column"),
-        (
-            lambda f: f.drop(columns=["region"]),
-            r"^production\.region: got None; expected a column of every production file "
-            r"\(a slice column of dataset fraud\)",
-        ),
-        (
-            lambda f: f.drop(columns=["region", "is_fraud"]),
-            r"^production\.region: got None; expected a column of every production file",
-        ),
         (lambda f: f.assign(is_fraud=f["is_fraud"].replace(1, 7)), r"^is_fraud: got \[7"),
-        (lambda f: f.assign(hour=np.nan), r"hour: got '3000 rows, all NaN/inf/missing'"),
         (lambda f: f.iloc[:0], r"^production: got '0 rows'"),
     ],
 )
@@ -284,11 +372,11 @@ def test_slices_kept_are_the_most_common_reference_values_not_the_first_to_arriv
     window = window.sort_values("region", key=lambda r: r.map({"apac": 0, "us": 1, "eu": 2}))
     result = evaluate_frame(mon.store, mon.settings, "fraud", window)
     labels = {m.slice for m in result.slices}
-    assert labels == {"all", "region=eu", "region=us", "region=other"}
+    assert labels == {"all", "region=eu", "region=us", "region=(other)"}
     apac = int((window["region"] == "apac").sum())
     assert result.folded_rows == {"region": apac}
     by_slice = {m.slice: m for m in result.slices}
-    assert by_slice["region=other"].tp + by_slice["region=other"].fn == int(
+    assert by_slice["region=(other)"].tp + by_slice["region=(other)"].fn == int(
         window.loc[window["region"] == "apac", "is_fraud"].sum()
     )
 
@@ -375,4 +463,118 @@ def test_evaluate_cli_prints_json_and_joins_separate_labels(
     assert table.returncode == 0 and "feature drift" in table.stdout
     missing = _evaluate_cli(tmp_path, str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "production: got" in missing.stderr
-    assert load_settings(tmp_path / "smote-monitor.yaml").datasets["fraud"].label_lookback == "1d"
+    # Both runs were stored as printed: the JSON one with its labels, the table one without.
+    newest, joined = read(monitor.store, latest_evaluations, "fraud", limit=2)
+    assert joined.id == out["evaluation_id"] and (joined.n_rows, joined.n_labeled) == (1500, 1500)
+    assert f"evaluation {newest.id}" in table.stdout and newest.n_labeled == 0
+    assert {s["slice"]: s["tp"] for s in joined.slices} == {
+        s["slice"]: s["tp"] for s in out["slices"]
+    }
+
+
+def _sliced_monitor(store_url: str, tmp_path: Path, extra: str = "") -> Monitor:
+    """A monitor whose reference run profiled region (eu 60 %, us 30 %, apac 10 %)."""
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(
+        CONFIG.format(url=store_url, spool=tmp_path / "spool") + "    max_slice_values: 2\n" + extra
+    )
+    mon = Monitor.from_config(path)
+    X, y = _training()
+    rng = np.random.default_rng(21)
+    X = X.assign(region=rng.choice(["eu", "us", "apac"], len(X), p=[0.6, 0.3, 0.1]))
+    mon.observe_run(dataset="fraud", run_key="sliced", X_before=X, y_before=y, X_after=X, y_after=y)
+    return mon
+
+
+def _push(mon: Monitor, regions: list[str], t0: datetime, first_id: int = 0) -> object:
+    """Labelled predictions pushed (the label known at once)."""
+    ids = list(range(first_id, first_id + len(regions)))
+    stamp = [t0.isoformat()] * len(regions)
+    preds = pd.DataFrame(
+        {"event_id": ids, "predicted": 1, "region": regions, "ts": stamp, "is_fraud": 1}
+    )
+    return push_predictions(mon.store, mon.settings, "fraud", preds, now=t0)
+
+
+def _window_tp(mon: Monitor, now: datetime) -> dict[str, int]:
+    """True positives per slice of the pushed rows' 24h window, evaluated at ``now``."""
+    evaluate_dataset(mon.store, mon.settings, "fraud", now=now)
+    with mon.store.read() as session:
+        view = latest_evaluations(session, "fraud", window="24h")[0]
+    return {s["slice"]: s["tp"] for s in view.slices}
+
+
+def test_push_folds_slices_by_the_reference_most_common_values_like_a_window(
+    store_url: str, tmp_path: Path
+) -> None:
+    mon = _sliced_monitor(store_url, tmp_path, "    windows: [1h, 24h]\n")
+    t0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    # The rarest training value arrives first: first-come admission would keep apac and us.
+    _push(mon, ["apac", "apac", "us", "eu"], t0)
+    pushed = _window_tp(mon, t0 + timedelta(minutes=1))
+    assert pushed == {"all": 4, "region=eu": 1, "region=us": 1, "region=(other)": 2}
+    window = pd.DataFrame(
+        {
+            "amount": [1.0] * 4,
+            "hour": [1.0] * 4,
+            "region": ["apac", "apac", "us", "eu"],
+            "is_fraud": 1,
+            "predicted": 1,
+            "event_id": range(4),
+        }
+    )
+    evaluated = evaluate_frame(mon.store, mon.settings, "fraud", window)
+    assert {m.slice: m.tp for m in evaluated.slices} == pushed
+
+
+def test_push_after_a_change_of_slices_starts_the_new_columns_and_keeps_totals(
+    store_url: str, tmp_path: Path
+) -> None:
+    mon = _sliced_monitor(store_url, tmp_path, "    windows: [1h, 24h]\n")
+    t0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    _push(mon, ["eu", "us"], t0)
+    pending = pd.DataFrame(
+        {"event_id": [100], "predicted": 1, "region": ["eu"], "ts": [t0.isoformat()]}
+    )
+    push_predictions(mon.store, mon.settings, "fraud", pending, now=t0)
+    config = tmp_path / "smote-monitor.yaml"
+    config.write_text(config.read_text().replace("slices: [region]", "slices: [region, device]"))
+    changed = Monitor.from_config(config)
+    preds = pd.DataFrame(
+        {
+            "event_id": [10],
+            "predicted": 1,
+            "region": ["eu"],
+            "device": ["ios"],
+            "ts": [t0.isoformat()],
+        }
+    )
+    push_predictions(changed.store, changed.settings, "fraud", preds, now=t0)
+    late = pd.DataFrame({"event_id": [10, 100], "is_fraud": 1, "ts": [t0.isoformat()] * 2})
+    assert push_labels(changed.store, changed.settings, "fraud", late, now=t0).labels_joined == 2
+    counts = _window_tp(changed, t0 + timedelta(minutes=1))
+    assert counts["all"] == 4 and counts["region=eu"] == 3
+    assert counts["device=ios"] == 1  # id 100 was predicted before device was a slice
+
+
+def test_push_joins_ids_typed_differently_as_a_labels_file_does(monitor: Monitor) -> None:
+    t0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    preds = pd.DataFrame(
+        {
+            "event_id": [5, 6],
+            "predicted": [1, 0],
+            "region": ["eu", "us"],
+            "ts": [t0.isoformat()] * 2,
+        }
+    )
+    push_predictions(monitor.store, monitor.settings, "fraud", preds, now=t0)
+    labels = pd.DataFrame({"event_id": ["5", 6.0], "is_fraud": [1, 1], "ts": [t0.isoformat()] * 2})
+    result = push_labels(monitor.store, monitor.settings, "fraud", labels, now=t0)
+    assert result.labels_joined == 2
+
+
+def test_evaluate_help_says_labels_join_by_id_without_a_lookback(tmp_path: Path) -> None:
+    done = run_cli("evaluate", "--help", cwd=tmp_path)
+    text = " ".join(done.stdout.replace("│", " ").split())
+    assert done.returncode == 0
+    assert "joined by the dataset's id_column without label_lookback" in text

@@ -4,6 +4,7 @@ ORM models agree with what the migrations create."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -84,7 +85,7 @@ def test_an_outdated_postgres_store_asks_for_db_upgrade(postgres_url: str) -> No
     migrate.upgrade(store.engine, "0001")
     with pytest.raises(
         SchemaOutdatedError,
-        match=r"revision 0001, .* needs 0005: run "
+        match=rf"revision 0001, .* needs {migrate.head_revision()}: run "
         r"`smote-monitor db upgrade`",
     ):
         Store(postgres_url).ensure_schema()
@@ -142,7 +143,7 @@ def test_an_upgrade_that_fails_midway_leaves_the_store_as_it_was(store_url: str)
         _conn: object, _cursor: object, statement: str, *_: object
     ) -> None:
         if "CREATE TABLE leases" in statement:
-            raise RuntimeError("power cut during migration 0005")
+            raise RuntimeError("power cut during migration 0007, the last one")
 
     event.listen(store.engine, "before_cursor_execute", fail_in_the_last_migration)
     with pytest.raises(RuntimeError, match="power cut"):
@@ -152,15 +153,49 @@ def test_an_upgrade_that_fails_midway_leaves_the_store_as_it_was(store_url: str)
     assert "runs" not in inspect(store.engine).get_table_names()
 
 
-def test_upgrade_to_0005_turns_each_join_blob_into_rows_losing_nothing(store_url: str) -> None:
-    """slice_states kept a dataset's whole join as one JSON value; 0005 converts it to rows."""
-    import json
+def test_upgrade_to_0006_moves_folded_push_counts_to_the_new_fold_bucket(store_url: str) -> None:
+    store = Store(store_url, auto_upgrade=False)
+    migrate.upgrade(store.engine, "0005")
+    old = {
+        "columns": ["company", "region"],
+        "max_values": 2,
+        "counts": {
+            "all": {"tp": 6, "fp": 0, "tn": 0, "fn": 0},
+            "company=acme": {"tp": 1, "fp": 0, "tn": 0, "fn": 0},
+            "company=(x)": {"tp": 2, "fp": 0, "tn": 0, "fn": 0},
+            "company=other": {"tp": 3, "fp": 0, "tn": 0, "fn": 0},
+            "region=other": {"tp": 4, "fp": 0, "tn": 0, "fn": 0},
+            "region=eu": {"tp": 2, "fp": 0, "tn": 0, "fn": 0},
+        },
+        "values": {"company": ["(x)", "acme"], "region": ["eu", "other"]},
+        "folded_rows": {"company": 3, "region": 0},
+        "fixed": [],
+    }
+    _slice_state(store, {"pending": [], "counted": [], "early_labels": []}, old, "taxi", 6, 6)
+    migrate.upgrade(store.engine, "0006")
+    from smote_monitor.slices import SliceCounts
 
+    counts = SliceCounts.from_dict(_stored_counts(store))
+    assert {label: c.tp for label, c in counts.counts.items()} == {
+        "all": 6,
+        "company=acme": 1,
+        "company=((x))": 2,
+        "company=(other)": 3,  # folded rows: the new bucket
+        "region=other": 4,  # a real region named other: its own slice
+        "region=eu": 2,
+    }
+    assert counts.values["company"] == {"((x))", "acme"}
+    migrate.downgrade(store.engine, "0005")
+    assert _stored_counts(store) == old
+
+
+def test_upgrade_to_0007_turns_each_join_blob_into_rows_losing_nothing(store_url: str) -> None:
+    """slice_states kept a dataset's whole join as one JSON value; 0007 converts it to rows."""
     from smote_monitor.store import counters
     from smote_monitor.store.models import EarlyLabel, PendingPrediction
 
     store = Store(store_url, auto_upgrade=False)
-    migrate.upgrade(store.engine, "0004")
+    migrate.upgrade(store.engine, "0006")
     join_state = {
         "pending": [[7, 1, [["region", "eu"]], 100.0]],
         "counted": [
@@ -181,25 +216,14 @@ def test_upgrade_to_0005_turns_each_join_blob_into_rows_losing_nothing(store_url
         "folded_rows": {"region": 0},
         "fixed": [],
     }
-    with store.engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO datasets (id, name, created_at) VALUES (1, 'fraud', :t)"),
-            {"t": "2026-11-28 00:00:00"},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO slice_states (id, dataset_id, join_state, counts, n_predictions, "
-                "n_labeled, updated_at) VALUES (1, 1, :j, :c, 3, 2, :t)"
-            ),
-            {"j": json.dumps(join_state), "c": json.dumps(counts), "t": "2026-11-28 00:00:00"},
-        )
+    _slice_state(store, join_state, counts, "fraud", 3, 2)
     store.upgrade()
     with store.read() as session:
         rows = {p.key: p for p in session.scalars(select(PendingPrediction))}
         assert {k: (p.outcome, p.slices, p.ts, p.prediction) for k, p in rows.items()} == {
-            "7": (None, "eu", 100.0, "1"),
-            "8": ("fn", "us", 90.0, "0"),
-            "x9": ("tp", "eu", 95.0, "1"),
+            "7": (None, "region\x1eeu", 100.0, "1"),
+            "8": ("fn", "region\x1eus", 90.0, "0"),
+            "x9": ("tp", "region\x1eeu", 95.0, "1"),
         }
         early = session.scalars(select(EarlyLabel)).one()
         assert (early.key, early.label, early.ts) == ("10", "1", 80.0)
@@ -208,10 +232,36 @@ def test_upgrade_to_0005_turns_each_join_blob_into_rows_losing_nothing(store_url
     assert values[(counters.SLICE_PREDICTIONS, "region=us", "fn")] == 1
     assert values[(counters.PRODUCTION_ROWS, "", "")] == 3
     assert values[(counters.PRODUCTION_LABELED_ROWS, "", "")] == 2
-    assert "slice_states" not in inspect_tables(store)
-
-
-def inspect_tables(store: Store) -> list[str]:
     from sqlalchemy import inspect
 
-    return inspect(store.engine).get_table_names()
+    assert "slice_states" not in inspect(store.engine).get_table_names()
+
+
+def _slice_state(
+    store: Store, join: dict[str, Any], counts: dict[str, Any], name: str, n: int, labeled: int
+) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO datasets (id, name, created_at) VALUES (1, :n, :t)"),
+            {"n": name, "t": "2026-11-28 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO slice_states (id, dataset_id, join_state, counts, n_predictions, "
+                "n_labeled, updated_at) VALUES (1, 1, :j, :c, :n, :l, :t)"
+            ),
+            {
+                "j": json.dumps(join),
+                "c": json.dumps(counts),
+                "n": n,
+                "l": labeled,
+                "t": "2026-11-28 00:00:00",
+            },
+        )
+
+
+def _stored_counts(store: Store) -> Any:
+    with store.engine.connect() as connection:
+        stored = connection.scalar(text("SELECT counts FROM slice_states"))
+    # SQLite hands the JSON column back as text, PostgreSQL as a decoded object.
+    return json.loads(stored) if isinstance(stored, str) else stored

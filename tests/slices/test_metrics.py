@@ -67,7 +67,7 @@ def test_metrics_of_hand_computed_slice() -> None:
 
 
 def test_undefined_rates_are_nan_and_serialise_as_none() -> None:
-    m = metrics_of("all", Confusion(tn=5), min_slice_support=0)
+    m = metrics_of("all", Confusion(tn=5), min_slice_support=1)
     assert math.isnan(m.recall.value) and math.isnan(m.precision.value)
     assert m.false_positive_rate.value == 0.0
     assert m.to_dict()["recall"] == {"value": None, "lower": None, "upper": None}
@@ -114,9 +114,11 @@ def test_values_past_the_cap_fold_into_other_and_are_counted() -> None:
     frame = {"y": [1] * 6, "p": [1] * 6, "shop": ["a", "b", "c", "d", "d", "e"]}
     counts = SliceCounts(["shop"], max_values=2)
     counts.apply(count_batch(frame, ["shop"], "y", "p", positive_class=1, negative_class=0))
-    own = {label for label in counts.counts if label.startswith("shop=") and label != "shop=other"}
+    own = {
+        label for label in counts.counts if label.startswith("shop=") and label != "shop=(other)"
+    }
     assert len(own) == 2
-    assert counts.counts["shop=other"].tp == 4
+    assert counts.counts["shop=(other)"].tp == 4
     assert counts.folded_rows["shop"] == 4
     assert sum(c.tp for label, c in counts.counts.items() if label.startswith("shop=")) == 6
 
@@ -190,14 +192,14 @@ def test_counts_and_metrics_equal_brute_force(
             assert merged.counts[f"{column}={value}"].to_dict() == per_value.get(value, zero)
         folded = [v for v in per_value if v not in own]
         if folded:
-            other = merged.counts[f"{column}=other"].to_dict()
+            other = merged.counts[f"{column}=(other)"].to_dict()
             assert other == {k: sum(per_value[v][k] for v in folded) for k in other}
     # Every reported slice's counts recounted from the rows: `all`, own values, `other`.
     recount: dict[str, dict[str, int]] = {"all": expected_all}
     for column, position in (("shop", 2), ("device", 3)):
         own = merged.values[column]
         for row in data:
-            value = row[position] if row[position] in own else "other"
+            value = row[position] if row[position] in own else "(other)"
             label = f"{column}={value}"
             recount.setdefault(label, {"tp": 0, "fp": 0, "tn": 0, "fn": 0})
             recount[label][outcome(row[0], row[1])] += 1

@@ -2,8 +2,8 @@
 quarantined files, job statistics and the scheduler lease. ``slice_states`` (one JSON blob per
 dataset, rewritten whole by every push) is converted row for row and dropped.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 from smote_monitor.store.models import UTCDateTime
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -174,14 +174,14 @@ def _convert_slice_states() -> None:
             predictions[_key(p[0])] = {
                 "ts": float(p[3]),
                 "prediction": str(p[1]),
-                "slices": "\x1f".join(str(v) for _, v in p[2]),
+                "slices": "\x1f".join(f"{c}\x1e{_key(v)}" for c, v in p[2]),
                 "outcome": None,
             }
         for c in join.get("counted", []):
             predictions[_key(c[0])] = {
                 "ts": float(c[3]),
                 "prediction": str(c[4]),
-                "slices": "\x1f".join(str(v) for _, v in c[1]),
+                "slices": "\x1f".join(f"{col}\x1e{_key(v)}" for col, v in c[1]),
                 "outcome": c[2],
             }
         if predictions:
