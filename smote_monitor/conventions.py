@@ -198,6 +198,16 @@ PRODUCTION_ROWS = _counter(
 PRODUCTION_LABELED_ROWS = _counter(
     "smote_production_labeled_rows", _D, "Production rows that have received a label."
 )
+SLICE_LABEL_CORRECTIONS = _counter(
+    "smote_slice_label_corrections",
+    _D,
+    "Labels that changed a counted prediction's outcome (counted again under the new outcome).",
+)
+PRODUCTION_FILES_QUARANTINED = _counter(
+    "smote_production_files_quarantined",
+    _D,
+    "Production files the files source could not read and set aside (see the status route).",
+)
 DRIFT_LAST_EVALUATION_TIMESTAMP_SECONDS = _gauge(
     "smote_drift_last_evaluation_timestamp_seconds",
     _D,

@@ -36,11 +36,11 @@ What each family reports, and the choices made:
 - **Store counters** (the ``counters`` table) are exported as they are:
   ``smote_slice_predictions_total`` (every confusion outcome of a slice, 0 for one not seen yet,
   so a first increment is not lost to ``rate()``), ``smote_production_rows_total``,
-  ``smote_production_labeled_rows_total``. They only ever add, so they never decrease across
-  restarts or replicas. A corrected label is counted under its new outcome and never withdrawn
-  from the old one (so after a correction the outcomes sum to more than the labelled rows); the
-  corrections are counted in the store's ``label_corrections`` row, which no catalog family
-  exports.
+  ``smote_production_labeled_rows_total``, ``smote_production_files_quarantined_total``. They
+  only ever add, so they never decrease across restarts or replicas. A corrected label is
+  counted under its new outcome and never withdrawn from the old one (so after a correction the
+  outcomes sum to more than the labelled rows); ``smote_slice_label_corrections_total`` counts
+  the corrections, so ``rate()`` of the outcomes minus the corrections is the labelled rate.
 - ``smote_drift_last_evaluation_timestamp_seconds`` is the newest production evaluation of the
   dataset, any window.
 - **Job metrics** come from ``job_stats``: the histogram's buckets are the stored cumulative counts
@@ -96,7 +96,13 @@ from smote_monitor.conventions import MetricSpec, MetricType
 from smote_monitor.errors import SmoteMonitorError
 from smote_monitor.records import RunStatus
 from smote_monitor.store import Store
-from smote_monitor.store.counters import PRODUCTION_LABELED_ROWS, PRODUCTION_ROWS, SLICE_PREDICTIONS
+from smote_monitor.store.counters import (
+    FILES_QUARANTINED,
+    LABEL_CORRECTIONS,
+    PRODUCTION_LABELED_ROWS,
+    PRODUCTION_ROWS,
+    SLICE_PREDICTIONS,
+)
 from smote_monitor.store.evaluations import PRODUCTION, SYNTHETIC_SHIFT
 from smote_monitor.store.models import (
     Counter,
@@ -115,6 +121,8 @@ log = logging.getLogger(__name__)
 _COUNTER_FAMILIES = {
     PRODUCTION_ROWS: c.PRODUCTION_ROWS,
     PRODUCTION_LABELED_ROWS: c.PRODUCTION_LABELED_ROWS,
+    LABEL_CORRECTIONS: c.SLICE_LABEL_CORRECTIONS,
+    FILES_QUARANTINED: c.PRODUCTION_FILES_QUARANTINED,
 }
 
 # Run gauges: family -> column of the latest run (booleans become 1/0, datetimes Unix seconds).

@@ -41,6 +41,10 @@ DESIGN_CATALOG = {
     "smote_slice_support": ("gauge", ("dataset", "slice", "window")),
     "smote_production_rows_total": ("counter", ("dataset",)),
     "smote_production_labeled_rows_total": ("counter", ("dataset",)),
+    # The sidecar issue adds these two: a corrected label is counted under its new outcome plus
+    # a correction, and a quarantined production file is "counted in a metric".
+    "smote_slice_label_corrections_total": ("counter", ("dataset",)),
+    "smote_production_files_quarantined_total": ("counter", ("dataset",)),
     "smote_drift_last_evaluation_timestamp_seconds": ("gauge", ("dataset",)),
     "smote_monitor_build_info": ("gauge", ("version",)),
     "smote_monitor_store_up": ("gauge", ()),
