@@ -20,6 +20,8 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_STORE_DOWN = 3
+EXIT_PERMISSION = 4
+"""A path (the store, the config, a report) refuses to be written: permissions, read-only."""
 
 console = Console()
 err_console = Console(stderr=True)
@@ -89,9 +91,18 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
 
 
 def exit_code_for(exc: BaseException) -> int:
-    from smote_monitor.errors import InvalidInputError, StoreUnavailableError
+    from smote_monitor.errors import (
+        InvalidInputError,
+        NotAStoreError,
+        PermissionDeniedError,
+        StoreNotFoundError,
+        StoreUnavailableError,
+    )
 
-    if isinstance(exc, InvalidInputError | ConfigError):
+    # Most specific first: a StorePermissionError is also a StoreUnavailableError.
+    if isinstance(exc, PermissionDeniedError):
+        return EXIT_PERMISSION
+    if isinstance(exc, InvalidInputError | ConfigError | NotAStoreError | StoreNotFoundError):
         return EXIT_BAD_INPUT
     if isinstance(exc, StoreUnavailableError):
         return EXIT_STORE_DOWN

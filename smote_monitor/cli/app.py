@@ -17,7 +17,7 @@ from smote_monitor.cli._context import (
     print_error,
 )
 from smote_monitor.config import CONFIG_ENV
-from smote_monitor.errors import SmoteMonitorError
+from smote_monitor.errors import SmoteMonitorError, path_error
 
 
 class LogLevel(StrEnum):
@@ -91,3 +91,10 @@ def main() -> None:
         # Our errors already say what is wrong and what was expected: no traceback.
         print_error(str(exc))
         sys.exit(exit_code_for(exc))
+    except OSError as exc:
+        # The last net: a file the command had to read or write, named with the system's reason.
+        if exc.filename is None:
+            raise
+        error = path_error(exc, str(exc.filename), "use")
+        print_error(str(error))
+        sys.exit(exit_code_for(error))

@@ -56,7 +56,12 @@ def evaluate(
         batches = with_labels(batches, by_id, config.id_column, config.target)
     with console.status(f"evaluating {production} ({dataset}), batch by batch"):
         result = evaluate_batches(
-            Store(settings.database_url), settings, dataset, batches, window=window
+            # a window needs a reference run: a store that does not exist is not created
+            Store(settings.database_url, create=False),
+            settings,
+            dataset,
+            batches,
+            window=window,
         )
     if as_json:
         print_json(result.to_dict())

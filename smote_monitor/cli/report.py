@@ -55,7 +55,7 @@ def report(
             f"--production: got {str(production)!r} with --run; expected it only with --dataset",
             EXIT_BAD_INPUT,
         )
-    store = Store(state(ctx).settings.database_url)
+    store = Store(state(ctx).settings.database_url, create=False)
 
     if run_id is not None:
         from smote_monitor.store.runs import get_run

@@ -56,7 +56,7 @@ def runs_list(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List runs, newest first."""
-    store = Store(state(ctx).settings.database_url)
+    store = Store(state(ctx).settings.database_url, create=False)
     with store.read() as session:
         runs = list_runs(
             session, dataset=dataset, status=status.value if status else None, limit=limit
@@ -103,7 +103,7 @@ def runs_show(
     as_json: bool = typer.Option(False, "--json", help="The full record as JSON."),
 ) -> None:
     """Show one run: parameters, class counts, metrics, gate checks, leakage evidence."""
-    with Store(state(ctx).settings.database_url).read() as session:
+    with Store(state(ctx).settings.database_url, create=False).read() as session:
         run = get_run(session, run_id)
     if run is None:
         fail(
