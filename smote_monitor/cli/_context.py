@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging.config
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -23,8 +24,21 @@ EXIT_STORE_DOWN = 3
 EXIT_PERMISSION = 4
 """A path (the store, the config, a report) refuses to be written: permissions, read-only."""
 
-console = Console()
-err_console = Console(stderr=True)
+PIPE_WIDTH = 1000
+"""Width of output that is not a terminal (a pipe, a file) when $COLUMNS does not say: wide
+enough that nothing is cut or wrapped for a terminal that is not there."""
+
+
+def _width(stream: TextIO) -> int | None:
+    """None (Rich asks the terminal, or $COLUMNS) unless the stream is no terminal."""
+    if "COLUMNS" in os.environ:
+        return None
+    isatty = getattr(stream, "isatty", None)
+    return None if isatty is not None and isatty() else PIPE_WIDTH
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 
 
 @dataclass

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
+from smote_monitor.cli.tables import Cell, Column, print_table
 from smote_monitor.records import RunRecord, RunStatus
 from smote_monitor.store import Store
 from smote_monitor.store.runs import get_run, list_runs, run_to_record
@@ -45,6 +44,18 @@ def _summary(run_id: int, record: RunRecord) -> dict[str, object]:
     }
 
 
+RUNS_COLUMNS = (
+    Column("id", justify="right"),
+    Column("dataset", key=True),
+    Column("run key", key=True),
+    Column("outcome"),
+    Column("variant", drop=2),
+    Column("ratio", drop=1),
+    Column("gap", drop=1),
+    Column("started", drop=3),
+)
+
+
 @app.command("list")
 def runs_list(
     ctx: typer.Context,
@@ -65,23 +76,8 @@ def runs_list(
     if as_json:
         print_json([_summary(run_id, record) for run_id, record in records])
         return
-    table = Table(
-        title=f"SMOTE runs ({store.url_for_display})",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    for column in ("id", "dataset", "run key", "outcome", "variant", "ratio", "gap", "started"):
-        # Short columns never wrap; long names fold rather than push the table off screen.
-        wide = column in ("dataset", "run key")
-        table.add_column(
-            column,
-            justify="right" if column == "id" else "left",
-            overflow="fold" if wide else "ellipsis",
-            no_wrap=not wide,
-        )
-    for run_id, record in records:
-        table.add_row(
+    rows: list[list[Cell]] = [
+        [
             str(run_id),
             Text(record.dataset),
             Text(record.run_key),
@@ -90,8 +86,10 @@ def runs_list(
             _fmt(record.synthetic_ratio, 2),
             _fmt(record.validation_gap, 2),
             record.started_at.strftime("%m-%d %H:%M"),
-        )
-    console.print(table)
+        ]
+        for run_id, record in records
+    ]
+    print_table(console, f"SMOTE runs ({store.url_for_display})", RUNS_COLUMNS, rows)
     if not records:
         console.print("no runs recorded yet")
 
