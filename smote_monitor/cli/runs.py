@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
+from smote_monitor.cli.formatting import MISSING, class_counts, count, duration, params, size
 from smote_monitor.cli.tables import Cell, Column, print_table
 from smote_monitor.records import RunRecord, RunStatus
 from smote_monitor.store import Store
@@ -125,26 +126,28 @@ def runs_show(
     # Markup is ours; every stored value is escaped (a run key "[red]x[/red]" prints as it is).
     key = escape(f"{record.dataset}/{record.run_key}")
     out(f"[bold]run {run_id}[/]  {key}  {record.status.value}")
-    out(f"  variant {record.variant}  seed {record.seed}  params {escape(str(record.params))}")
+    out(
+        f"  variant {escape(record.variant or MISSING)}  seed {count(record.seed)}  "
+        f"params {escape(params(record.params))}",
+        highlight=False,
+    )
     out(
         f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  finished "
         f"{record.finished_at:%Y-%m-%d %H:%M:%S}"
         if record.finished_at
         else "  not finished"
     )
+    counts = class_counts(record.class_counts_before, record.class_counts_after)
+    out(escape(f"  class counts {counts}"), highlight=False)
     out(
-        escape(
-            f"  class counts before {record.class_counts_before} → after "
-            f"{record.class_counts_after}"
-        )
+        f"  synthetic rows {count(record.n_synthetic)}  ratio {_fmt(record.synthetic_ratio)}  "
+        f"near-duplicates {_fmt(record.near_duplicate_ratio)}",
+        highlight=False,
     )
     out(
-        f"  synthetic rows {record.n_synthetic}  ratio {_fmt(record.synthetic_ratio)}  "
-        f"near-duplicates {_fmt(record.near_duplicate_ratio)}"
-    )
-    out(
-        f"  duration {_fmt(record.duration_seconds)} s  peak memory "
-        f"{record.peak_memory_bytes if record.peak_memory_bytes is not None else '–'} B"
+        f"  duration {duration(record.duration_seconds)}  "
+        f"peak memory {size(record.peak_memory_bytes)}",
+        highlight=False,
     )
     for split, values in record.metrics.items():
         out(escape(f"  {split}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(values.items()))))

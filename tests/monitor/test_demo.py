@@ -14,7 +14,7 @@ def test_demo_records_one_real_run_on_the_default_store_and_is_idempotent(tmp_pa
     first = run_cli("demo", cwd=tmp_path, columns=None)
     assert first.returncode == 0, first.stderr
     assert "modeldata::lending_club" in first.stdout
-    assert "class counts before {'0': 7005, '1': 388}" in first.stdout
+    assert "class counts 0: 7,005 → 7,005, 1: 388 → 7,005" in first.stdout
     assert (tmp_path / "smote-monitor.db").exists()
     # the rate rise is caught as drift of int_rate, the window as served is not drifted
     assert "window served: 2,464 loans; drifted features: none" in first.stdout
