@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -27,11 +28,34 @@ class LogLevel(StrEnum):
     ERROR = "error"
 
 
+def _flags_show_no_metavar() -> None:
+    """Render flags (``--json``, ``--force``, ``--help``) without a value column.
+
+    typer 0.29 gives every option the type column of its annotation, so a flag reads
+    ``--json <bool>`` as if it took a value. One patch here covers every command, the options
+    typer and click add (``--help``, completion) included; an option with an explicit metavar
+    keeps it.
+    """
+    from typer.core import TyperOption
+
+    rendered = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and self.metavar is None:
+            return None
+        return rendered(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_metavar()
+
 app = typer.Typer(
     name="smote-monitor",
     help=(
         "Observability for models trained with SMOTE: record every SMOTE run, watch production "
-        "drift and per-slice minority recall, and export it all to Prometheus.\n\n"
+        "drift and per-slice minority recall (the daemon, `serve`, with Prometheus /metrics, is "
+        "next).\n\n"
         "Settings come from --config (or $SMOTE_MONITOR_CONFIG, or ./smote-monitor.yaml when "
         "present), overridden by SMOTE_MONITOR_* environment variables. Without any, the store "
         "is the embedded SQLite file ./smote-monitor.db."

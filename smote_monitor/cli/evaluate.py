@@ -59,7 +59,7 @@ def evaluate(
     """Compare a production window with the latest reference run and score it per slice.
 
     Drift uses Evidently's methods, thresholds and automatic choice per column, computed on
-    stored training profiles; results are stored (history for the daemon and `status`).
+    stored training profiles. The results are stored: the history the daemon (next) will serve.
     """
     from smote_monitor.evaluation.window import evaluate_batches
     from smote_monitor.sources.files import production_batches

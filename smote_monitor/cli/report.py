@@ -24,7 +24,10 @@ def report(
         None, "--dataset", "-d", help="Dataset: its latest reference run vs --production."
     ),
     production: Path | None = typer.Option(
-        None, "--production", help="CSV/Parquet file, glob or directory of production rows."
+        None,
+        "--production",
+        "-p",
+        help="CSV/Parquet file, glob or directory of production rows.",
     ),
     output: Path | None = typer.Option(
         None,
