@@ -6,6 +6,7 @@ message alone tells a user at 3 a.m. what to fix.
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -35,6 +36,56 @@ class InvalidInputError(SmoteMonitorError, ValueError):
 
 class StoreUnavailableError(SmoteMonitorError):
     """The SQL store could not be reached (connection refused, timeout, locked database)."""
+
+
+class StoreNotFoundError(SmoteMonitorError):
+    """A command that only reads found no store at the SQLite path (it never creates one)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"no store at {path} (run `smote-monitor init` or record a run first)")
+
+
+class NotAStoreError(SmoteMonitorError):
+    """The store's SQLite path holds a file that is not a (usable) SQLite database."""
+
+
+class PermissionDeniedError(SmoteMonitorError):
+    """A path smote-monitor must write refuses it: file permissions or a read-only file system.
+
+    Parameters
+    ----------
+    path : str
+        The path the user named (not a temporary file next to it).
+    action : str
+        What was attempted, e.g. ``"write the config"``.
+    reason : str
+        The system's words, e.g. ``"Permission denied"`` or ``"Read-only file system"``.
+    """
+
+    def __init__(self, path: str, action: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"permission denied: cannot {action} {path} ({reason})")
+
+
+class StorePermissionError(PermissionDeniedError, StoreUnavailableError):
+    """The store's file or directory refuses writes. A training job spools, as when it is down."""
+
+
+PERMISSION_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+"""The errors that mean "not allowed" rather than "not there"."""
+
+
+def is_permission_problem(exc: OSError) -> bool:
+    return exc.errno in PERMISSION_ERRNOS
+
+
+def path_error(exc: OSError, path: str, action: str) -> SmoteMonitorError:
+    """An OS error on a path the user named, as one of our errors with the path and the reason."""
+    reason = exc.strerror or type(exc).__name__
+    if is_permission_problem(exc):
+        return PermissionDeniedError(path, action, reason)
+    return SmoteMonitorError(f"cannot {action} {path} ({reason})")
 
 
 class RunConflictError(SmoteMonitorError):

@@ -12,6 +12,7 @@ Evidently takes seconds to import, so it is imported inside :func:`run_report` o
 from __future__ import annotations
 
 import math
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from smote_monitor.drift import ColumnKind, FeatureProfile
-from smote_monitor.errors import InvalidInputError, SmoteMonitorError
+from smote_monitor.errors import InvalidInputError, SmoteMonitorError, path_error
 
 #: Most rows a rebuilt column may hold; larger profiles are scaled down proportionally.
 DEFAULT_MAX_ROWS = 1_000_000
@@ -178,6 +179,7 @@ def run_report(
                 )
     if not output.parent.is_dir():
         raise InvalidInputError("output", str(output), "a file in an existing directory")
+    _check_writable(output)
 
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
@@ -196,9 +198,21 @@ def run_report(
             Dataset.from_pandas(reference[columns], data_definition=definition),
             name=title,
         )
-        snapshot.save_html(str(output))
+        try:
+            snapshot.save_html(str(output))
+        except OSError as exc:
+            raise path_error(exc, str(output), "write the report") from exc
     share, count = _drifted_columns(snapshot.dict())
     return ReportSummary(path=output, drift_share=share, n_drifted=count)
+
+
+def _check_writable(output: Path) -> None:
+    """Fail before the seconds Evidently takes when the report could not be written anyway."""
+    try:
+        with tempfile.TemporaryFile(dir=output.parent):
+            pass
+    except OSError as exc:
+        raise path_error(exc, str(output), "write the report") from exc
 
 
 def _drifted_columns(result: Mapping[str, Any]) -> tuple[float, int]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging.config
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -20,9 +21,24 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_STORE_DOWN = 3
+EXIT_PERMISSION = 4
+"""A path (the store, the config, a report) refuses to be written: permissions, read-only."""
 
-console = Console()
-err_console = Console(stderr=True)
+PIPE_WIDTH = 1000
+"""Width of output that is not a terminal (a pipe, a file) when $COLUMNS does not say: wide
+enough that nothing is cut or wrapped for a terminal that is not there."""
+
+
+def _width(stream: TextIO) -> int | None:
+    """None (Rich asks the terminal, or $COLUMNS) unless the stream is no terminal."""
+    if "COLUMNS" in os.environ:
+        return None
+    isatty = getattr(stream, "isatty", None)
+    return None if isatty is not None and isatty() else PIPE_WIDTH
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 
 
 @dataclass
@@ -89,9 +105,18 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
 
 
 def exit_code_for(exc: BaseException) -> int:
-    from smote_monitor.errors import InvalidInputError, StoreUnavailableError
+    from smote_monitor.errors import (
+        InvalidInputError,
+        NotAStoreError,
+        PermissionDeniedError,
+        StoreNotFoundError,
+        StoreUnavailableError,
+    )
 
-    if isinstance(exc, InvalidInputError | ConfigError):
+    # Most specific first: a StorePermissionError is also a StoreUnavailableError.
+    if isinstance(exc, PermissionDeniedError):
+        return EXIT_PERMISSION
+    if isinstance(exc, InvalidInputError | ConfigError | NotAStoreError | StoreNotFoundError):
         return EXIT_BAD_INPUT
     if isinstance(exc, StoreUnavailableError):
         return EXIT_STORE_DOWN

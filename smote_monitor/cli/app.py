@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,7 +19,7 @@ from smote_monitor.cli._context import (
     print_error,
 )
 from smote_monitor.config import CONFIG_ENV
-from smote_monitor.errors import SmoteMonitorError
+from smote_monitor.errors import SmoteMonitorError, path_error
 
 
 class LogLevel(StrEnum):
@@ -28,11 +29,34 @@ class LogLevel(StrEnum):
     ERROR = "error"
 
 
+def _flags_show_no_metavar() -> None:
+    """Render flags (``--json``, ``--force``, ``--help``) without a value column.
+
+    typer 0.29 gives every option the type column of its annotation, so a flag reads
+    ``--json <bool>`` as if it took a value. One patch here covers every command, the options
+    typer and click add (``--help``, completion) included; an option with an explicit metavar
+    keeps it.
+    """
+    from typer.core import TyperOption
+
+    rendered = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and self.metavar is None:
+            return None
+        return rendered(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_metavar()
+
 app = typer.Typer(
     name="smote-monitor",
     help=(
         "Observability for models trained with SMOTE: record every SMOTE run, watch production "
-        "drift and per-slice minority recall, and export it all to Prometheus.\n\n"
+        "drift and per-slice minority recall (the daemon, `serve`, with Prometheus /metrics, is "
+        "next).\n\n"
         "Settings come from --config (or $SMOTE_MONITOR_CONFIG, or ./smote-monitor.yaml when "
         "present), overridden by SMOTE_MONITOR_* environment variables. Without any, the store "
         "is the embedded SQLite file ./smote-monitor.db."
@@ -94,3 +118,10 @@ def main() -> None:
         # Our errors already say what is wrong and what was expected: no traceback.
         print_error(str(exc))
         sys.exit(exit_code_for(exc))
+    except OSError as exc:
+        # The last net: a file the command had to read or write, named with the system's reason.
+        if exc.filename is None:
+            raise
+        error = path_error(exc, str(exc.filename), "use")
+        print_error(str(error))
+        sys.exit(exit_code_for(error))

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich import box
-from rich.table import Table
+from rich.text import Text
 
 from smote_monitor.cli._context import console, print_json, state
+from smote_monitor.cli.tables import Cell, Column, print_table
 from smote_monitor.conventions import SLICE_OTHER
 from smote_monitor.errors import InvalidInputError
 
@@ -20,6 +20,27 @@ if TYPE_CHECKING:
 
 def _num(value: float | None, digits: int = 3) -> str:
     return "–" if value is None or value != value else f"{value:.{digits}g}"
+
+
+DRIFT_COLUMNS = (
+    Column("feature", key=True),
+    Column("method"),
+    Column("value"),
+    Column("threshold", drop=1),
+    Column("drift"),
+    Column("mode", drop=3),
+    Column("n ref", drop=2),
+    Column("n cur", drop=2),
+)
+SLICE_COLUMNS = (
+    Column("slice", key=True),
+    Column("support", justify="right"),
+    Column("recall"),
+    Column("precision", drop=1),
+    Column("f1", drop=1),
+    Column("fpr", drop=2),
+    Column("", drop=-1),  # the verdict goes last
+)
 
 
 def evaluate(
@@ -46,10 +67,10 @@ def evaluate(
     """Compare a production window with the latest reference run and score it per slice.
 
     Drift uses Evidently's methods, thresholds and automatic choice per column, computed on
-    stored training profiles; results are stored (history for the daemon and `status`).
-    A feature missing from production or without a finite value is stored and shown flagged
-    as drifted (method `missing` / `empty`). A missing slice or prediction column stores the
-    drift without slice SLIs and exits 2 naming the column.
+    stored training profiles, and stored. A feature missing from production or without a
+    finite value is stored and shown flagged as drifted (method `missing` / `empty`). A missing
+    slice or prediction column stores the drift without slice SLIs and exits 2 naming the
+    column.
     """
     from smote_monitor.evaluation.window import SlicesNotScoredError, evaluate_batches
     from smote_monitor.sources.files import production_batches
@@ -69,7 +90,12 @@ def evaluate(
     with console.status(f"evaluating {production} ({dataset}), batch by batch"):
         try:
             result = evaluate_batches(
-                Store(settings.database_url), settings, dataset, batches, window=window
+                # a window needs a reference run: a store that does not exist is not created
+                Store(settings.database_url, create=False),
+                settings,
+                dataset,
+                batches,
+                window=window,
             )
         except SlicesNotScoredError as exc:
             result, problem = exc.result, exc
@@ -92,12 +118,9 @@ def _print_result(
         f"[bold]{dataset}[/] window {window}: {result.n_rows:,} rows, {result.n_labeled:,} "
         f"labelled; reference run {result.reference_run_id}; evaluation {result.evaluation_id}"
     )
-    table = Table(title="feature drift", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("feature", "method", "value", "threshold", "drift", "mode", "n ref", "n cur"):
-        table.add_column(column, no_wrap=column != "feature")
-    for r in drift.features:
-        table.add_row(
-            r.feature,
+    rows: list[list[Cell]] = [
+        [
+            Text(r.feature),
             r.method,
             _num(r.value),
             _num(r.threshold),
@@ -105,8 +128,10 @@ def _print_result(
             r.mode,
             f"{r.n_reference:,}",
             f"{r.n_current:,}",
-        )
-    console.print(table)
+        ]
+        for r in drift.features
+    ]
+    print_table(console, "feature drift", DRIFT_COLUMNS, rows)
     verdict = "[red]drifted[/]" if drift.drifted else "not drifted"
     console.print(
         f"dataset: {drift.share:.0%} of features drifted (threshold "
@@ -121,30 +146,32 @@ def _print_result(
             f"no labelled rows: slice SLIs need the target column '{config.target}' (or --labels)"
         )
         return
-    slices = Table(
-        title="minority-class SLIs per slice (95 % Wilson intervals)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    for column in ("slice", "support", "recall", "precision", "f1", "fpr", ""):
-        slices.add_column(column, no_wrap=column != "slice")
     target = config.slo.minority_recall
+    slice_rows: list[list[Cell]] = []
     for m in result.slices:
         recall = m.recall
         below = recall.upper is not None and recall.upper == recall.upper and recall.upper < target
-        slices.add_row(
-            m.slice,
-            f"{m.support:,}",
-            f"{_num(recall.value)} [{_num(recall.lower)}, {_num(recall.upper)}]",
-            _num(m.precision.value),
-            _num(m.f1.value),
-            _num(m.false_positive_rate.value),
-            "insufficient support" if not m.sufficient else "[red]below SLO[/]" if below else "",
+        slice_rows.append(
+            [
+                Text(m.slice),
+                f"{m.support:,}",
+                f"{_num(recall.value)} \\[{_num(recall.lower)}, {_num(recall.upper)}]",
+                _num(m.precision.value),
+                _num(m.f1.value),
+                _num(m.false_positive_rate.value),
+                "insufficient support"
+                if not m.sufficient
+                else "[red]below SLO[/]"
+                if below
+                else "",
+            ]
         )
-    console.print(slices)
-    for column, rows in result.folded_rows.items():
-        if rows:
+    print_table(
+        console, "minority-class SLIs per slice (95 % Wilson intervals)", SLICE_COLUMNS, slice_rows
+    )
+    for column, folded in result.folded_rows.items():
+        if folded:
             console.print(
-                f"{rows:,} rows of rare {column} values folded into "
+                f"{folded:,} rows of rare {column} values folded into "
                 f"{slice_label(column, SLICE_OTHER)}"
             )

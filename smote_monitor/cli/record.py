@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -29,7 +30,7 @@ def record(
     Everything is validated before anything is written; the same (dataset, run_key) recorded
     twice is stored once.
     """
-    text = sys.stdin.read() if str(source) == "-" else _read(source)
+    text = _read_stdin() if str(source) == "-" else _read(source)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -67,5 +68,22 @@ def record(
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        _not_text(str(path), exc)
     except OSError as exc:
         fail(f"{path}: cannot read ({exc.strerror})", EXIT_BAD_INPUT)
+
+
+def _read_stdin() -> str:
+    try:
+        return sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _not_text("standard input", exc)
+
+
+def _not_text(source: str, exc: UnicodeDecodeError) -> NoReturn:
+    fail(
+        f"{source}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+        "expected a JSON run record or a list of them",
+        EXIT_BAD_INPUT,
+    )

@@ -24,7 +24,10 @@ def report(
         None, "--dataset", "-d", help="Dataset: its latest reference run vs --production."
     ),
     production: Path | None = typer.Option(
-        None, "--production", help="CSV/Parquet file, glob or directory of production rows."
+        None,
+        "--production",
+        "-p",
+        help="CSV/Parquet file, glob or directory of production rows.",
     ),
     output: Path | None = typer.Option(
         None,
@@ -55,7 +58,7 @@ def report(
             f"--production: got {str(production)!r} with --run; expected it only with --dataset",
             EXIT_BAD_INPUT,
         )
-    store = Store(state(ctx).settings.database_url)
+    store = Store(state(ctx).settings.database_url, create=False)
 
     if run_id is not None:
         from smote_monitor.store.runs import get_run

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
+from smote_monitor.cli.formatting import MISSING, class_counts, count, duration, params, size
+from smote_monitor.cli.tables import Cell, Column, print_table
 from smote_monitor.records import RunRecord, RunStatus
 from smote_monitor.store import Store
 from smote_monitor.store.runs import get_run, list_runs, run_to_record
@@ -45,6 +45,18 @@ def _summary(run_id: int, record: RunRecord) -> dict[str, object]:
     }
 
 
+RUNS_COLUMNS = (
+    Column("id", justify="right"),
+    Column("dataset", key=True),
+    Column("run key", key=True),
+    Column("outcome"),
+    Column("variant", drop=2),
+    Column("ratio", drop=1),
+    Column("gap", drop=1),
+    Column("started", drop=3),
+)
+
+
 @app.command("list")
 def runs_list(
     ctx: typer.Context,
@@ -56,7 +68,7 @@ def runs_list(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """List runs, newest first."""
-    store = Store(state(ctx).settings.database_url)
+    store = Store(state(ctx).settings.database_url, create=False)
     with store.read() as session:
         runs = list_runs(
             session, dataset=dataset, status=status.value if status else None, limit=limit
@@ -65,23 +77,8 @@ def runs_list(
     if as_json:
         print_json([_summary(run_id, record) for run_id, record in records])
         return
-    table = Table(
-        title=f"SMOTE runs ({store.url_for_display})",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    for column in ("id", "dataset", "run key", "outcome", "variant", "ratio", "gap", "started"):
-        # Short columns never wrap; long names fold rather than push the table off screen.
-        wide = column in ("dataset", "run key")
-        table.add_column(
-            column,
-            justify="right" if column == "id" else "left",
-            overflow="fold" if wide else "ellipsis",
-            no_wrap=not wide,
-        )
-    for run_id, record in records:
-        table.add_row(
+    rows: list[list[Cell]] = [
+        [
             str(run_id),
             Text(record.dataset),
             Text(record.run_key),
@@ -90,8 +87,10 @@ def runs_list(
             _fmt(record.synthetic_ratio, 2),
             _fmt(record.validation_gap, 2),
             record.started_at.strftime("%m-%d %H:%M"),
-        )
-    console.print(table)
+        ]
+        for run_id, record in records
+    ]
+    print_table(console, f"SMOTE runs ({store.url_for_display})", RUNS_COLUMNS, rows)
     if not records:
         console.print("no runs recorded yet")
 
@@ -103,7 +102,7 @@ def runs_show(
     as_json: bool = typer.Option(False, "--json", help="The full record as JSON."),
 ) -> None:
     """Show one run: parameters, class counts, metrics, gate checks, leakage evidence."""
-    with Store(state(ctx).settings.database_url).read() as session:
+    with Store(state(ctx).settings.database_url, create=False).read() as session:
         run = get_run(session, run_id)
     if run is None:
         fail(
@@ -127,26 +126,28 @@ def runs_show(
     # Markup is ours; every stored value is escaped (a run key "[red]x[/red]" prints as it is).
     key = escape(f"{record.dataset}/{record.run_key}")
     out(f"[bold]run {run_id}[/]  {key}  {record.status.value}")
-    out(f"  variant {record.variant}  seed {record.seed}  params {escape(str(record.params))}")
+    out(
+        f"  variant {escape(record.variant or MISSING)}  seed {count(record.seed)}  "
+        f"params {escape(params(record.params))}",
+        highlight=False,
+    )
     out(
         f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  finished "
         f"{record.finished_at:%Y-%m-%d %H:%M:%S}"
         if record.finished_at
         else "  not finished"
     )
+    counts = class_counts(record.class_counts_before, record.class_counts_after)
+    out(escape(f"  class counts {counts}"), highlight=False)
     out(
-        escape(
-            f"  class counts before {record.class_counts_before} → after "
-            f"{record.class_counts_after}"
-        )
+        f"  synthetic rows {count(record.n_synthetic)}  ratio {_fmt(record.synthetic_ratio)}  "
+        f"near-duplicates {_fmt(record.near_duplicate_ratio)}",
+        highlight=False,
     )
     out(
-        f"  synthetic rows {record.n_synthetic}  ratio {_fmt(record.synthetic_ratio)}  "
-        f"near-duplicates {_fmt(record.near_duplicate_ratio)}"
-    )
-    out(
-        f"  duration {_fmt(record.duration_seconds)} s  peak memory "
-        f"{record.peak_memory_bytes if record.peak_memory_bytes is not None else '–'} B"
+        f"  duration {duration(record.duration_seconds)}  "
+        f"peak memory {size(record.peak_memory_bytes)}",
+        highlight=False,
     )
     for split, values in record.metrics.items():
         out(escape(f"  {split}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(values.items()))))

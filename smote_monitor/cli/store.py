@@ -20,7 +20,7 @@ from smote_monitor.cli._context import (
     state,
 )
 from smote_monitor.config import resolve_settings
-from smote_monitor.errors import SmoteMonitorError
+from smote_monitor.errors import SmoteMonitorError, path_error
 from smote_monitor.store import Store
 from smote_monitor.tracking.spool import Spool
 
@@ -44,11 +44,18 @@ def init(
     The config appears only once its store exists: when the store cannot be created, no config
     is written (an existing one is kept).
     """
+    if path.is_dir():
+        fail(f"{path} is a directory; expected the path of a config file", EXIT_BAD_INPUT)
     if path.exists() and not force:
         fail(f"{path} exists; pass --force to overwrite it", EXIT_BAD_INPUT)
     if not path.parent.is_dir():
         fail(f"{path}: the directory {path.parent} does not exist", EXIT_BAD_INPUT)
-    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        # The draft's name would mislead: the user asked for `path`.
+        error = path_error(exc, str(path), "write the config")
+        fail(str(error), exit_code_for(error))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(example_config_text())
@@ -85,7 +92,7 @@ def db_status(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable.")
 ) -> None:
     """Show the store's backend and schema revision."""
-    status = Store(state(ctx).settings.database_url, auto_upgrade=False).status()
+    status = Store(state(ctx).settings.database_url, auto_upgrade=False, create=False).status()
     if as_json:
         print_json(
             {

@@ -50,6 +50,16 @@ def create_store_engine(url: str) -> Engine:
     raise AssertionError(f"check_database_url admitted backend {backend!r}")
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a file-backed SQLite store; None for PostgreSQL and in-memory SQLite."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if database in (None, "", ":memory:") or str(database).startswith("file:"):
+        return None
+    return Path(str(database)).expanduser()
+
+
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     in_memory = database in (None, "", ":memory:")
     kwargs: dict[str, Any] = {
@@ -59,8 +69,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     }
     if in_memory:
         kwargs["poolclass"] = StaticPool
-    elif database is not None:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # The file and its directory are made by the Store's first write, never here: a command that
+    # only reads must not leave an empty store behind.
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -14,9 +14,21 @@ def run_cli(
     env: dict[str, str] | None = None,
     stdin: str | None = None,
     timeout: float = 120,
+    columns: int | None = 200,
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMOTE_MONITOR_")}
-    full_env.update({"COLUMNS": "200", "NO_COLOR": "1"})
+    """Run the CLI; stdout is a pipe, never a terminal.
+
+    ``columns`` sets $COLUMNS (the width Rich assumes); None leaves it unset, as in a pipeline
+    that redirects the output to a file.
+    """
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SMOTE_MONITOR_") and k not in ("COLUMNS", "LINES")
+    }
+    full_env["NO_COLOR"] = "1"
+    if columns is not None:
+        full_env["COLUMNS"] = str(columns)
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "smote_monitor", *args],

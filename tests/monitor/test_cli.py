@@ -119,7 +119,8 @@ def test_record_rejects_bad_input_and_writes_nothing(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     listed = run_cli("--database-url", sqlite_url, "runs", "list", "--json", cwd=tmp_path)
-    assert json.loads(listed.stdout) == []
+    # a refused record never touches the store, which a read does not create either
+    assert listed.returncode == 2 and "no store at" in listed.stderr
 
 
 @pytest.mark.parametrize(
@@ -175,6 +176,8 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
 
 
 def test_unknown_run_id_is_a_clear_error(sqlite_url: str, tmp_path: Path) -> None:
+    # an existing, empty store: a missing one is "no store at" (test_cli_errors)
+    assert run_cli("--database-url", sqlite_url, "db", "upgrade", cwd=tmp_path).returncode == 0
     done = run_cli("--database-url", sqlite_url, "runs", "show", "999", cwd=tmp_path)
     assert done.returncode == 2
     assert "run_id: got 999; no run has that id" in done.stderr
@@ -194,8 +197,13 @@ def test_store_down_exits_3_with_the_reason(tmp_path: Path) -> None:
 
 def test_db_upgrade_and_status(store_url: str, tmp_path: Path) -> None:
     url = ["--database-url", store_url]
-    before = json.loads(run_cli(*url, "db", "status", "--json", cwd=tmp_path).stdout)
-    assert before["revision"] is None and before["up_to_date"] is False
+    if store_url.startswith("sqlite"):
+        # `db status` only reads: a SQLite file that does not exist is not created
+        missing = run_cli(*url, "db", "status", "--json", cwd=tmp_path)
+        assert missing.returncode == 2 and "no store at" in missing.stderr
+    else:
+        before = json.loads(run_cli(*url, "db", "status", "--json", cwd=tmp_path).stdout)
+        assert before["revision"] is None and before["up_to_date"] is False
     upgraded = run_cli(*url, "db", "upgrade", cwd=tmp_path)
     assert upgraded.returncode == 0 and "upgraded: empty →" in upgraded.stdout
     after = json.loads(run_cli(*url, "db", "status", "--json", cwd=tmp_path).stdout)
