@@ -12,7 +12,7 @@ import math
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, Self
 
 from pydantic import (
     BaseModel,
@@ -27,7 +27,13 @@ from pydantic import (
 
 from smote_monitor import jsonio
 from smote_monitor.config import DATASET_NAME_EXPECTED, DATASET_NAME_PATTERN
-from smote_monitor.conventions import SPLITS
+from smote_monitor.conventions import (
+    OUTCOME_ERROR,
+    OUTCOME_GATE_FAILED,
+    OUTCOME_PASSED,
+    OUTCOME_RUNNING,
+    SPLITS,
+)
 from smote_monitor.errors import InvalidInputError
 
 
@@ -135,8 +141,13 @@ class FeatureField(BaseModel):
     dtype: str
 
 
-class RunRecord(BaseModel):
-    """A SMOTE run as stored. Build with :func:`parse_run_record` to get field-naming errors."""
+class RunInput(BaseModel):
+    """A SMOTE run as a client describes it (``Monitor.record``, ``smote-monitor record``, HTTP).
+
+    Everything a run *is*; nothing smote-monitor concludes about it. The gate and the leakage
+    verdict are computed by smote-monitor and live on :class:`RunRecord` only, so this model's
+    JSON Schema (``smote-monitor record --schema``) is the input format.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -167,8 +178,6 @@ class RunRecord(BaseModel):
     # Why the run's training profiles could not be built (the run itself still succeeded).
     profile_error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
     metrics: dict[str, dict[str, Ratio]] = Field(default_factory=dict)
-    gate: GateResult | None = None
-    leakage: LeakageResult | None = None
     audit_sample: list[ProvenanceRow] = Field(default_factory=list)
     report: dict[str, Any] | None = None
 
@@ -220,15 +229,8 @@ class RunRecord(BaseModel):
             check_finite(value, str(info.field_name))
         return value
 
-    @field_validator("leakage")
-    @classmethod
-    def _finite_evidence(cls, value: LeakageResult | None) -> LeakageResult | None:
-        if value is not None:
-            check_finite(value.evidence, "leakage.evidence")
-        return value
-
     @model_validator(mode="after")
-    def _consistent(self) -> RunRecord:
+    def _consistent(self) -> Self:
         # Cross-field checks raise InvalidInputError so the message names the field itself.
         if self.status is RunStatus.SUCCEEDED and self.variant is None:
             raise InvalidInputError(
@@ -304,6 +306,61 @@ class RunRecord(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class RunRecord(RunInput):
+    """A SMOTE run as stored: its input plus what smote-monitor computed (gate, leakage).
+
+    Build with :func:`parse_run_record` to get field-naming errors.
+    """
+
+    gate: GateResult | None = None
+    leakage: LeakageResult | None = None
+
+    @property
+    def outcome(self) -> str:
+        """How the run ended, in the one vocabulary of ``smote_runs_total{outcome}``: ``passed``,
+        ``gate_failed``, ``error`` (the run failed), or ``running`` while it is open."""
+        if self.status is RunStatus.RUNNING:
+            return OUTCOME_RUNNING
+        if self.status is RunStatus.FAILED:
+            return OUTCOME_ERROR
+        if self.gate is not None and not self.gate.passed:
+            return OUTCOME_GATE_FAILED
+        return OUTCOME_PASSED
+
+    @field_validator("leakage")
+    @classmethod
+    def _finite_evidence(cls, value: LeakageResult | None) -> LeakageResult | None:
+        if value is not None:
+            check_finite(value.evidence, "leakage.evidence")
+        return value
+
+
+COMPUTED = "computed"
+"""The key under which ``runs show --json`` prints what smote-monitor computed about a run."""
+COMPUTED_BY_MONITOR = ("gate", "leakage")
+"""Fields a client may never send: smote-monitor computes them itself."""
+
+
+def run_document(run_id: int, record: RunRecord, *, report: bool = True) -> dict[str, Any]:
+    """A stored run as JSON (``runs show --json``, ``runs list --json``, the API).
+
+    The run's input fields at top level, exactly what ``smote-monitor record`` accepts, and what
+    smote-monitor computed under ``"computed"``, which ``record`` discards and computes again:
+    the output can be recorded back, and a client's claim can never pass for a finding.
+    """
+    document = record.model_dump(
+        mode="json", exclude={*COMPUTED_BY_MONITOR, *(() if report else ("report",))}
+    )
+    document[COMPUTED] = {
+        "id": run_id,
+        "outcome": record.outcome,
+        "validation_gap": record.validation_gap,
+        "gate": record.gate.model_dump(mode="json") if record.gate is not None else None,
+        "leakage": record.leakage.model_dump(mode="json") if record.leakage is not None else None,
+    }
+    return document
+
+
 def check_finite(value: Any, path: str) -> None:
     """Refuse NaN and ±inf anywhere inside a JSON value, naming where (``params.k.0``).
 
@@ -341,9 +398,28 @@ def parse_run_record(data: Any) -> RunRecord:
 def parse_finished_record(data: Any) -> RunRecord:
     """Validate a run recorded from outside (``Monitor.record``, ``smote-monitor record``).
 
-    As :func:`parse_run_record`, and the run must have finished: ``running`` is the state
+    As :func:`parse_run_record`, minus what smote-monitor computes: a record carrying ``gate`` or
+    ``leakage`` is refused; a ``computed`` object (what ``runs show --json`` prints) is discarded.
+    And the run must have finished: ``running`` is the state
     ``track_run`` keeps while its block is open, never something to record.
     """
+    if isinstance(data, RunRecord):
+        claimed = [name for name in COMPUTED_BY_MONITOR if getattr(data, name) is not None]
+        if claimed:
+            _refuse_computed(claimed[0], getattr(data, claimed[0]))
+    elif isinstance(data, dict):
+        for name in COMPUTED_BY_MONITOR:
+            if name in data:
+                _refuse_computed(name, data[name])
+        if COMPUTED in data:
+            if not isinstance(data[COMPUTED], dict):
+                raise InvalidInputError(
+                    COMPUTED,
+                    data[COMPUTED],
+                    "an object (what `runs show --json` prints there; it is discarded and "
+                    "computed again)",
+                )
+            data = {key: value for key, value in data.items() if key != COMPUTED}
     record = parse_run_record(data)
     if record.status is RunStatus.RUNNING:
         raise InvalidInputError(
@@ -353,6 +429,16 @@ def parse_finished_record(data: Any) -> RunRecord:
             "progress)",
         )
     return record
+
+
+def _refuse_computed(name: str, value: Any) -> NoReturn:
+    raise InvalidInputError(
+        name,
+        value,
+        "no such field in a recorded run: the gate and the leakage verdict are computed by "
+        "smote-monitor from the metrics, the dataset's SLO and the validation data "
+        "(track_run/observe_run with X_val, y_val), never accepted from a client",
+    )
 
 
 def to_input_error(exc: ValidationError) -> InvalidInputError:

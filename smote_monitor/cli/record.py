@@ -25,9 +25,11 @@ def record(
     """Validate and store SMOTE run records.
 
     A record needs at least "dataset" and "variant", and describes a finished run ("status"
-    succeeded, the default, or failed); see `smote-monitor runs show --json` for every field.
-    Everything is validated before anything is written; the same (dataset, run_key) recorded
-    twice is stored once.
+    succeeded, the default, or failed); `smote-monitor record --schema` prints every field.
+    "gate" and "leakage" are refused: smote-monitor computes the gate from the metrics and the
+    dataset's SLO. The output of `runs show --json` is accepted back: its "computed" object is
+    discarded and computed again. Everything is validated before anything is written; the same
+    (dataset, run_key) recorded twice is stored once.
     """
     text = sys.stdin.read() if str(source) == "-" else _read(source)
     try:

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
-from smote_monitor.records import RunRecord, RunStatus
+from smote_monitor.records import RunRecord, RunStatus, run_document
 from smote_monitor.store import Store
 from smote_monitor.store.runs import get_run, list_runs, run_to_record
 
@@ -37,14 +37,6 @@ def _gate(record: RunRecord) -> str:
     return "[green]passed[/]" if record.gate.passed else "[red]failed[/]"
 
 
-def _summary(run_id: int, record: RunRecord) -> dict[str, object]:
-    return {
-        "id": run_id,
-        **record.model_dump(mode="json", exclude={"report"}),
-        "validation_gap": record.validation_gap,
-    }
-
-
 @app.command("list")
 def runs_list(
     ctx: typer.Context,
@@ -63,7 +55,7 @@ def runs_list(
         )
     records = [(run.id, run_to_record(run)) for run in runs]
     if as_json:
-        print_json([_summary(run_id, record) for run_id, record in records])
+        print_json([run_document(run_id, record, report=False) for run_id, record in records])
         return
     table = Table(
         title=f"SMOTE runs ({store.url_for_display})",
@@ -102,7 +94,12 @@ def runs_show(
     run_id: int = typer.Argument(..., help="Run id, as `runs list` prints it."),
     as_json: bool = typer.Option(False, "--json", help="The full record as JSON."),
 ) -> None:
-    """Show one run: parameters, class counts, metrics, gate checks, leakage evidence."""
+    """Show one run: parameters, class counts, metrics, gate checks, leakage evidence.
+
+    With --json: the run's fields as `smote-monitor record` takes them (so the output can be
+    recorded back), and what smote-monitor computed (id, outcome, validation_gap, gate, leakage)
+    under "computed", which `record` discards and computes again.
+    """
     with Store(state(ctx).settings.database_url).read() as session:
         run = get_run(session, run_id)
     if run is None:
@@ -112,13 +109,7 @@ def runs_show(
         )
     record = run_to_record(run)
     if as_json:
-        print_json(
-            {
-                "id": run_id,
-                **record.model_dump(mode="json"),
-                "validation_gap": record.validation_gap,
-            }
-        )
+        print_json(run_document(run_id, record))
         return
 
     def out(text: str, highlight: bool | None = None) -> None:

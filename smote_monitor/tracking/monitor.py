@@ -109,11 +109,14 @@ class Monitor:
     def record(self, record: RunRecord | dict[str, Any]) -> SaveOutcome | None:
         """Validate and store a complete run record (what ``smote-monitor record`` does).
 
-        The gate is evaluated against the dataset's SLOs unless the record carries one. Returns
-        None when the store was down and the record was spooled.
+        The gate is always evaluated here, against the dataset's SLO: a record carrying ``gate``
+        or ``leakage`` is refused (:class:`InvalidInputError`), since those are smote-monitor's
+        findings, not a client's (leakage needs the validation data: ``track_run`` or
+        ``observe_run`` with ``X_val, y_val``). Returns None when the store was down and the
+        record was spooled.
         """
         parsed = parse_finished_record(record)
-        if parsed.gate is None and parsed.status is RunStatus.SUCCEEDED:
+        if parsed.status is RunStatus.SUCCEEDED:
             parsed.gate = evaluate_gate(parsed, self.settings.dataset(parsed.dataset).slo)
         return self.persist(parsed)
 
