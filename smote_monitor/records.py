@@ -67,6 +67,40 @@ FEATURE_NAME_MAX = 200
 TAG_VALUE_MAX = 500
 TEXT_MAX = 20_000
 
+RATIO_METRICS: tuple[str, ...] = (
+    "f1",
+    "recall",
+    "precision",
+    "accuracy",
+    "balanced_accuracy",
+    "specificity",
+    "sensitivity",
+    "roc_auc",
+    "pr_auc",
+    "average_precision",
+    "false_positive_rate",
+    "false_negative_rate",
+    "true_positive_rate",
+    "true_negative_rate",
+    "npv",
+    "jaccard",
+)
+"""Metrics that are shares, bounded to [0, 1]. Every other metric (log_loss, mse, rmse, mae,
+brier, mcc, …) need only be a finite number."""
+
+
+class Outcome(StrEnum):
+    """How a run ended (:attr:`RunRecord.outcome`): the words of ``conventions``, as an enum for
+    the CLI's ``--status`` and the API."""
+
+    PASSED = OUTCOME_PASSED
+    GATE_FAILED = OUTCOME_GATE_FAILED
+    ERROR = OUTCOME_ERROR
+    RUNNING = OUTCOME_RUNNING
+
+
+OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)
+
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 """The store keeps integers in signed 64-bit columns (``BigInteger``)."""
 
@@ -177,7 +211,7 @@ class RunInput(BaseModel):
     error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
     # Why the run's training profiles could not be built (the run itself still succeeded).
     profile_error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
-    metrics: dict[str, dict[str, Ratio]] = Field(default_factory=dict)
+    metrics: dict[str, dict[str, Finite]] = Field(default_factory=dict)
     audit_sample: list[ProvenanceRow] = Field(default_factory=list)
     report: dict[str, Any] | None = None
 
@@ -215,10 +249,19 @@ class RunInput(BaseModel):
         for split, values in value.items():
             if split not in SPLITS:
                 raise ValueError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
-            for name in values:
+            for name, number in values.items():
                 if not 0 < len(name) <= METRIC_NAME_MAX:
                     raise InvalidInputError(
                         f"metrics.{split}", name, f"metric names of 1-{METRIC_NAME_MAX} characters"
+                    )
+                if name in RATIO_METRICS and not 0.0 <= number <= 1.0:
+                    bound = (
+                        "less than or equal to 1" if number > 1 else "greater than or equal to 0"
+                    )
+                    raise InvalidInputError(
+                        f"metrics.{split}.{name}",
+                        number,
+                        f"{bound} ({name} is a ratio metric, in [0, 1])",
                     )
         return value
 
@@ -241,6 +284,10 @@ class RunInput(BaseModel):
                 "finished_at",
                 self.finished_at.isoformat(),
                 f"a time not before started_at ({self.started_at.isoformat()})",
+            )
+        if self.n_synthetic is None and self.synthetic_ratio is None:
+            self.__dict__["n_synthetic"] = _added_rows(
+                self.class_counts_before, self.class_counts_after
             )
         rows_after = sum(self.class_counts_after.values())
         if (
@@ -316,16 +363,16 @@ class RunRecord(RunInput):
     leakage: LeakageResult | None = None
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome:
         """How the run ended, in the one vocabulary of ``smote_runs_total{outcome}``: ``passed``,
         ``gate_failed``, ``error`` (the run failed), or ``running`` while it is open."""
         if self.status is RunStatus.RUNNING:
-            return OUTCOME_RUNNING
+            return Outcome.RUNNING
         if self.status is RunStatus.FAILED:
-            return OUTCOME_ERROR
+            return Outcome.ERROR
         if self.gate is not None and not self.gate.passed:
-            return OUTCOME_GATE_FAILED
-        return OUTCOME_PASSED
+            return Outcome.GATE_FAILED
+        return Outcome.PASSED
 
     @field_validator("leakage")
     @classmethod
@@ -341,6 +388,19 @@ COMPUTED_BY_MONITOR = ("gate", "leakage")
 """Fields a client may never send: smote-monitor computes them itself."""
 
 
+def input_schema() -> dict[str, Any]:
+    """The JSON Schema of what ``smote-monitor record`` (and the API) accepts: the input model,
+    plus the ``computed`` object of ``runs show --json``, accepted and discarded."""
+    schema = RunInput.model_json_schema()
+    schema["properties"][COMPUTED] = {
+        "type": "object",
+        "title": "Computed",
+        "description": "What `runs show --json` prints about a stored run (id, outcome, "
+        "validation_gap, gate, leakage). Discarded on input: smote-monitor computes it again.",
+    }
+    return schema
+
+
 def run_document(run_id: int, record: RunRecord, *, report: bool = True) -> dict[str, Any]:
     """A stored run as JSON (``runs show --json``, ``runs list --json``, the API).
 
@@ -353,12 +413,25 @@ def run_document(run_id: int, record: RunRecord, *, report: bool = True) -> dict
     )
     document[COMPUTED] = {
         "id": run_id,
-        "outcome": record.outcome,
+        "outcome": record.outcome.value,
         "validation_gap": record.validation_gap,
         "gate": record.gate.model_dump(mode="json") if record.gate is not None else None,
         "leakage": record.leakage.model_dump(mode="json") if record.leakage is not None else None,
     }
     return document
+
+
+def _added_rows(before: dict[str, int], after: dict[str, int]) -> int | None:
+    """Synthetic rows of an over-sampler, from the class counts: after − before.
+
+    Only when that is what they mean: the same classes on both sides and none of them shrank
+    (SMOTETomek and SMOTEENN also remove rows, so their difference is not a synthetic count).
+    """
+    if not before or set(before) != set(after):
+        return None
+    if any(after[label] < count for label, count in before.items()):
+        return None
+    return sum(after.values()) - sum(before.values())
 
 
 def check_finite(value: Any, path: str) -> None:

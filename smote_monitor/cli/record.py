@@ -9,18 +9,23 @@ from pathlib import Path
 import typer
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, fail, print_json, print_plain, state
-from smote_monitor.records import parse_finished_record
+from smote_monitor.records import input_schema, parse_finished_record
 from smote_monitor.tracking.monitor import Monitor
 
 
 def record(
     ctx: typer.Context,
-    source: Path = typer.Argument(
-        ...,
+    source: Path | None = typer.Argument(
+        None,
+        metavar="FILE",
         help="JSON file with one run record (or a list of them); '-' reads standard input.",
         allow_dash=True,
+        show_default=False,
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+    schema: bool = typer.Option(
+        False, "--schema", help="Print the JSON Schema of a run record and exit."
+    ),
 ) -> None:
     """Validate and store SMOTE run records.
 
@@ -31,6 +36,11 @@ def record(
     discarded and computed again. Everything is validated before anything is written; the same
     (dataset, run_key) recorded twice is stored once.
     """
+    if schema:
+        print_json(input_schema())
+        return
+    if source is None:
+        fail("FILE: missing; give a JSON file, '-' for standard input, or --schema", EXIT_BAD_INPUT)
     text = sys.stdin.read() if str(source) == "-" else _read(source)
     try:
         data = json.loads(text)

@@ -9,7 +9,13 @@ from rich.table import Table
 from rich.text import Text
 
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
-from smote_monitor.records import RunRecord, RunStatus, run_document
+from smote_monitor.conventions import (
+    OUTCOME_ERROR,
+    OUTCOME_GATE_FAILED,
+    OUTCOME_PASSED,
+    OUTCOME_RUNNING,
+)
+from smote_monitor.records import OUTCOMES, Outcome, RunRecord, run_document
 from smote_monitor.store import Store
 from smote_monitor.store.runs import get_run, list_runs, run_to_record
 
@@ -20,15 +26,17 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+_OUTCOME_COLOUR = {
+    OUTCOME_PASSED: "green",
+    OUTCOME_GATE_FAILED: "red",
+    OUTCOME_ERROR: "red",
+    OUTCOME_RUNNING: "yellow",
+}
+
+
 def _outcome(record: RunRecord) -> str:
     """One word per run, as smote_runs_total counts them (plus running)."""
-    if record.status is RunStatus.RUNNING:
-        return "[yellow]running[/]"
-    if record.status is RunStatus.FAILED:
-        return "[red]error[/]"
-    if record.gate is not None and not record.gate.passed:
-        return "[red]gate_failed[/]"
-    return "[green]passed[/]"
+    return f"[{_OUTCOME_COLOUR[record.outcome]}]{record.outcome}[/]"
 
 
 def _gate(record: RunRecord) -> str:
@@ -41,7 +49,9 @@ def _gate(record: RunRecord) -> str:
 def runs_list(
     ctx: typer.Context,
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only this dataset."),
-    status: RunStatus | None = typer.Option(None, "--status", help="Only runs in this state."),
+    status: Outcome | None = typer.Option(
+        None, "--status", help="Only runs with this outcome: " + ", ".join(OUTCOMES) + "."
+    ),
     limit: int = typer.Option(
         20, "--limit", "-n", min=1, max=10_000, help="How many, newest first."
     ),
@@ -51,7 +61,7 @@ def runs_list(
     store = Store(state(ctx).settings.database_url)
     with store.read() as session:
         runs = list_runs(
-            session, dataset=dataset, status=status.value if status else None, limit=limit
+            session, dataset=dataset, outcome=status.value if status else None, limit=limit
         )
     records = [(run.id, run_to_record(run)) for run in runs]
     if as_json:
@@ -117,7 +127,7 @@ def runs_show(
 
     # Markup is ours; every stored value is escaped (a run key "[red]x[/red]" prints as it is).
     key = escape(f"{record.dataset}/{record.run_key}")
-    out(f"[bold]run {run_id}[/]  {key}  {record.status.value}")
+    out(f"[bold]run {run_id}[/]  {key}  {_outcome(record)}")
     out(f"  variant {record.variant}  seed {record.seed}  params {escape(str(record.params))}")
     out(
         f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  finished "

@@ -116,8 +116,9 @@ class Monitor:
         record was spooled.
         """
         parsed = parse_finished_record(record)
+        config = self.settings.recorded_dataset(parsed.dataset)
         if parsed.status is RunStatus.SUCCEEDED:
-            parsed.gate = evaluate_gate(parsed, self.settings.dataset(parsed.dataset).slo)
+            parsed.gate = evaluate_gate(parsed, config.slo)
         return self.persist(parsed)
 
     def persist(self, record: RunRecord, profiles: Profiles | None = None) -> SaveOutcome | None:
