@@ -8,8 +8,16 @@ from pathlib import Path
 
 import typer
 
-from smote_monitor.cli._context import EXIT_BAD_INPUT, fail, print_json, print_plain, state
-from smote_monitor.records import input_schema, parse_finished_record
+from smote_monitor.cli._context import (
+    EXIT_BAD_INPUT,
+    exit_code_for,
+    fail,
+    print_json,
+    print_plain,
+    state,
+)
+from smote_monitor.errors import InvalidInputError, RunConflictError
+from smote_monitor.records import input_schema
 from smote_monitor.tracking.monitor import Monitor
 
 
@@ -33,8 +41,10 @@ def record(
     succeeded, the default, or failed); `smote-monitor record --schema` prints every field.
     "gate" and "leakage" are refused: smote-monitor computes the gate from the metrics and the
     dataset's SLO. The output of `runs show --json` is accepted back: its "computed" object is
-    discarded and computed again. Everything is validated before anything is written; the same
-    (dataset, run_key) recorded twice is stored once.
+    discarded and computed again. A list is stored all or nothing, in one transaction:
+    everything is validated before anything is written, and a record that conflicts with a
+    stored run writes none of them (the message names the record). The same (dataset, run_key)
+    recorded twice is stored once.
     """
     if schema:
         print_json(input_schema())
@@ -46,26 +56,20 @@ def record(
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         fail(f"{source}: not valid JSON ({exc})", EXIT_BAD_INPUT)
-    items = data if isinstance(data, list) else [data]
     monitor = Monitor(state(ctx).settings)
-    records = []
-    for index, item in enumerate(items):
-        try:
-            records.append(parse_finished_record(item))
-        except ValueError as exc:
-            where = f"record {index}: " if isinstance(data, list) else ""
-            fail(f"{where}{exc}; nothing was written", EXIT_BAD_INPUT)
-    results = []
-    for parsed in records:
-        outcome = monitor.record(parsed)
-        results.append(
-            {
-                "dataset": parsed.dataset,
-                "run_key": parsed.run_key,
-                "run_id": outcome.run_id if outcome else None,
-                "action": outcome.action if outcome else "spooled",
-            }
-        )
+    try:
+        recorded = monitor.record_many(data if isinstance(data, list) else [data])
+    except (InvalidInputError, RunConflictError) as exc:
+        fail(f"{exc}; nothing was written", exit_code_for(exc))
+    results = [
+        {
+            "dataset": item.record.dataset,
+            "run_key": item.record.run_key,
+            "run_id": item.outcome.run_id if item.outcome else None,
+            "action": item.action,
+        }
+        for item in recorded
+    ]
     if as_json:
         print_json(results if isinstance(data, list) else results[0])
         return
