@@ -172,7 +172,7 @@ class Monitor:
             if self.settings.strict:
                 raise
             for record, profiles in runs:
-                path = self.spool.put(record, profiles)
+                path = self.spool.put(self.store, record, profiles)
                 log.warning(
                     "store unavailable (%s); run %s/%s spooled to %s, it will be stored on the "
                     "next successful write or by `smote-monitor spool replay`",
@@ -187,9 +187,30 @@ class Monitor:
         return outcomes
 
     def replay_spool(self) -> ReplayResult:
+        """Store the spooled runs meant for this store (after every successful write).
+
+        Entries meant for another store, and old entries that name none, stay in the spool.
+        """
         result = self.spool.replay(self.store)
         if result.stored or result.duplicates:
             log.info("spool replay: %d stored, %d already stored", result.stored, result.duplicates)
+        for url, count in result.waiting.items():
+            log.info(
+                "spool: %d %s for %s, not this store (%s); left in %s",
+                count,
+                "entry waits" if count == 1 else "entries wait",
+                url,
+                self.store.url_for_display,
+                self.spool.directory,
+            )
+        if result.untargeted:
+            log.warning(
+                "spool: %d %s no store (spooled by an older smote-monitor) and %s not replayed "
+                "automatically; `smote-monitor spool replay --into-current-store` stores them here",
+                result.untargeted,
+                "entry names" if result.untargeted == 1 else "entries name",
+                "is" if result.untargeted == 1 else "are",
+            )
         return result
 
     def close(self) -> None:
