@@ -172,19 +172,40 @@ class Monitor:
             if self.settings.strict:
                 raise
             for record, profiles in runs:
-                path = self.spool.put(self.store, record, profiles)
-                log.warning(
-                    "store unavailable (%s); run %s/%s spooled to %s, it will be stored on the "
-                    "next successful write or by `smote-monitor spool replay`",
-                    exc,
-                    record.dataset,
-                    record.run_key,
-                    path,
-                )
+                self._spool(record, profiles, exc)
             return [None] * len(runs)
         if self.spool.pending():
             self.replay_spool()
         return outcomes
+
+    def _spool(self, record: RunRecord, profiles: Profiles | None, down: Exception) -> None:
+        """Keep a run the store could not take; never raise (training must not die for it).
+
+        When the spool cannot be written either (disk full, read-only directory) the run is
+        lost to monitoring: the error log names both failures. Strict mode never gets here, it
+        raised the store's error already.
+        """
+        try:
+            path = self.spool.put(self.store, record, profiles)
+        except OSError as exc:
+            log.error(
+                "run %s/%s is NOT recorded: store unavailable (%s), and it could not be spooled "
+                "to %s either (%s)",
+                record.dataset,
+                record.run_key,
+                down,
+                self.spool.directory,
+                exc,
+            )
+            return
+        log.warning(
+            "store unavailable (%s); run %s/%s spooled to %s, it will be stored on the next "
+            "successful write or by `smote-monitor spool replay`",
+            down,
+            record.dataset,
+            record.run_key,
+            path,
+        )
 
     def replay_spool(self) -> ReplayResult:
         """Store the spooled runs meant for this store (after every successful write).
