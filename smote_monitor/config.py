@@ -295,6 +295,22 @@ class Settings(BaseSettings):
         """The dataset's config, or the defaults for a dataset the file does not list."""
         return self.datasets.get(name) or DatasetConfig()
 
+    def recorded_dataset(self, name: str) -> DatasetConfig:
+        """The config of a dataset a run is recorded for.
+
+        A config that lists datasets lists every one it monitors: a run for another one is a
+        typo or the wrong config, refused rather than kept where no SLO, dashboard or alert
+        looks. A config that lists none takes any dataset, with the default SLOs.
+        """
+        if self.datasets and name not in self.datasets:
+            raise InvalidInputError(
+                "dataset",
+                name,
+                f"a dataset the config lists ({', '.join(sorted(self.datasets))}); add it under "
+                "`datasets:` to record its runs",
+            )
+        return self.dataset(name)
+
     @property
     def auth_token(self) -> str | None:
         return os.environ.get(self.auth_token_env) or None

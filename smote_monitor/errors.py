@@ -25,13 +25,21 @@ class InvalidInputError(SmoteMonitorError, ValueError):
         The value received.
     expected : str
         What would have been accepted, in words.
+    where : str, optional
+        Which of several inputs it was (``"record 1 (fraud/k1)"``); the message starts with it.
     """
 
-    def __init__(self, field: str, value: Any, expected: str) -> None:
+    def __init__(self, field: str, value: Any, expected: str, *, where: str | None = None) -> None:
         self.field = field
         self.value = value
         self.expected = expected
-        super().__init__(f"{field}: got {_short_repr(value)}; expected {expected}")
+        self.where = where
+        message = f"{field}: got {_short_repr(value)}; expected {expected}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+    def within(self, where: str) -> InvalidInputError:
+        """The same error, said of one item of several (``record 1 (fraud/k1): …``)."""
+        return InvalidInputError(self.field, self.value, self.expected, where=where)
 
 
 class StoreUnavailableError(SmoteMonitorError):

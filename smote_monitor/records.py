@@ -12,7 +12,7 @@ import math
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, Self
 
 from pydantic import (
     BaseModel,
@@ -27,7 +27,13 @@ from pydantic import (
 
 from smote_monitor import jsonio
 from smote_monitor.config import DATASET_NAME_EXPECTED, DATASET_NAME_PATTERN
-from smote_monitor.conventions import SPLITS
+from smote_monitor.conventions import (
+    OUTCOME_ERROR,
+    OUTCOME_GATE_FAILED,
+    OUTCOME_PASSED,
+    OUTCOME_RUNNING,
+    SPLITS,
+)
 from smote_monitor.errors import InvalidInputError
 
 
@@ -60,6 +66,40 @@ VERSION_MAX = 200
 FEATURE_NAME_MAX = 200
 TAG_VALUE_MAX = 500
 TEXT_MAX = 20_000
+
+RATIO_METRICS: tuple[str, ...] = (
+    "f1",
+    "recall",
+    "precision",
+    "accuracy",
+    "balanced_accuracy",
+    "specificity",
+    "sensitivity",
+    "roc_auc",
+    "pr_auc",
+    "average_precision",
+    "false_positive_rate",
+    "false_negative_rate",
+    "true_positive_rate",
+    "true_negative_rate",
+    "npv",
+    "jaccard",
+)
+"""Metrics that are shares, bounded to [0, 1]. Every other metric (log_loss, mse, rmse, mae,
+brier, mcc, …) need only be a finite number."""
+
+
+class Outcome(StrEnum):
+    """How a run ended (:attr:`RunRecord.outcome`): the words of ``conventions``, as an enum for
+    the CLI's ``--status`` and the API."""
+
+    PASSED = OUTCOME_PASSED
+    GATE_FAILED = OUTCOME_GATE_FAILED
+    ERROR = OUTCOME_ERROR
+    RUNNING = OUTCOME_RUNNING
+
+
+OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 """The store keeps integers in signed 64-bit columns (``BigInteger``)."""
@@ -135,8 +175,13 @@ class FeatureField(BaseModel):
     dtype: str
 
 
-class RunRecord(BaseModel):
-    """A SMOTE run as stored. Build with :func:`parse_run_record` to get field-naming errors."""
+class RunInput(BaseModel):
+    """A SMOTE run as a client describes it (``Monitor.record``, ``smote-monitor record``, HTTP).
+
+    Everything a run *is*; nothing smote-monitor concludes about it. The gate and the leakage
+    verdict are computed by smote-monitor and live on :class:`RunRecord` only, so this model's
+    JSON Schema (``smote-monitor record --schema``) is the input format.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -166,9 +211,7 @@ class RunRecord(BaseModel):
     error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
     # Why the run's training profiles could not be built (the run itself still succeeded).
     profile_error: Annotated[str, Field(max_length=TEXT_MAX)] | None = None
-    metrics: dict[str, dict[str, Ratio]] = Field(default_factory=dict)
-    gate: GateResult | None = None
-    leakage: LeakageResult | None = None
+    metrics: dict[str, dict[str, Finite]] = Field(default_factory=dict)
     audit_sample: list[ProvenanceRow] = Field(default_factory=list)
     report: dict[str, Any] | None = None
 
@@ -206,10 +249,19 @@ class RunRecord(BaseModel):
         for split, values in value.items():
             if split not in SPLITS:
                 raise ValueError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
-            for name in values:
+            for name, number in values.items():
                 if not 0 < len(name) <= METRIC_NAME_MAX:
                     raise InvalidInputError(
                         f"metrics.{split}", name, f"metric names of 1-{METRIC_NAME_MAX} characters"
+                    )
+                if name in RATIO_METRICS and not 0.0 <= number <= 1.0:
+                    bound = (
+                        "less than or equal to 1" if number > 1 else "greater than or equal to 0"
+                    )
+                    raise InvalidInputError(
+                        f"metrics.{split}.{name}",
+                        number,
+                        f"{bound} ({name} is a ratio metric, in [0, 1])",
                     )
         return value
 
@@ -220,15 +272,8 @@ class RunRecord(BaseModel):
             check_finite(value, str(info.field_name))
         return value
 
-    @field_validator("leakage")
-    @classmethod
-    def _finite_evidence(cls, value: LeakageResult | None) -> LeakageResult | None:
-        if value is not None:
-            check_finite(value.evidence, "leakage.evidence")
-        return value
-
     @model_validator(mode="after")
-    def _consistent(self) -> RunRecord:
+    def _consistent(self) -> Self:
         # Cross-field checks raise InvalidInputError so the message names the field itself.
         if self.status is RunStatus.SUCCEEDED and self.variant is None:
             raise InvalidInputError(
@@ -239,6 +284,10 @@ class RunRecord(BaseModel):
                 "finished_at",
                 self.finished_at.isoformat(),
                 f"a time not before started_at ({self.started_at.isoformat()})",
+            )
+        if self.n_synthetic is None and self.synthetic_ratio is None:
+            self.__dict__["n_synthetic"] = _added_rows(
+                self.class_counts_before, self.class_counts_after
             )
         rows_after = sum(self.class_counts_after.values())
         if (
@@ -304,6 +353,87 @@ class RunRecord(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class RunRecord(RunInput):
+    """A SMOTE run as stored: its input plus what smote-monitor computed (gate, leakage).
+
+    Build with :func:`parse_run_record` to get field-naming errors.
+    """
+
+    gate: GateResult | None = None
+    leakage: LeakageResult | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        """How the run ended, in the one vocabulary of ``smote_runs_total{outcome}``: ``passed``,
+        ``gate_failed``, ``error`` (the run failed), or ``running`` while it is open."""
+        if self.status is RunStatus.RUNNING:
+            return Outcome.RUNNING
+        if self.status is RunStatus.FAILED:
+            return Outcome.ERROR
+        if self.gate is not None and not self.gate.passed:
+            return Outcome.GATE_FAILED
+        return Outcome.PASSED
+
+    @field_validator("leakage")
+    @classmethod
+    def _finite_evidence(cls, value: LeakageResult | None) -> LeakageResult | None:
+        if value is not None:
+            check_finite(value.evidence, "leakage.evidence")
+        return value
+
+
+COMPUTED = "computed"
+"""The key under which ``runs show --json`` prints what smote-monitor computed about a run."""
+COMPUTED_BY_MONITOR = ("gate", "leakage")
+"""Fields a client may never send: smote-monitor computes them itself."""
+
+
+def input_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+    """The JSON Schema of what ``smote-monitor record`` (and the API) accepts: the input model,
+    plus the ``computed`` object of ``runs show --json``, accepted and discarded."""
+    schema = RunInput.model_json_schema(ref_template=ref_template)
+    schema["properties"][COMPUTED] = {
+        "type": "object",
+        "title": "Computed",
+        "description": "What `runs show --json` prints about a stored run (id, outcome, "
+        "validation_gap, gate, leakage). Discarded on input: smote-monitor computes it again.",
+    }
+    return schema
+
+
+def run_document(run_id: int, record: RunRecord, *, report: bool = True) -> dict[str, Any]:
+    """A stored run as JSON (``runs show --json``, ``runs list --json``, the API).
+
+    The run's input fields at top level, exactly what ``smote-monitor record`` accepts, and what
+    smote-monitor computed under ``"computed"``, which ``record`` discards and computes again:
+    the output can be recorded back, and a client's claim can never pass for a finding.
+    """
+    document = record.model_dump(
+        mode="json", exclude={*COMPUTED_BY_MONITOR, *(() if report else ("report",))}
+    )
+    document[COMPUTED] = {
+        "id": run_id,
+        "outcome": record.outcome.value,
+        "validation_gap": record.validation_gap,
+        "gate": record.gate.model_dump(mode="json") if record.gate is not None else None,
+        "leakage": record.leakage.model_dump(mode="json") if record.leakage is not None else None,
+    }
+    return document
+
+
+def _added_rows(before: dict[str, int], after: dict[str, int]) -> int | None:
+    """Synthetic rows of an over-sampler, from the class counts: after − before.
+
+    Only when that is what they mean: the same classes on both sides and none of them shrank
+    (SMOTETomek and SMOTEENN also remove rows, so their difference is not a synthetic count).
+    """
+    if not before or set(before) != set(after):
+        return None
+    if any(after[label] < count for label, count in before.items()):
+        return None
+    return sum(after.values()) - sum(before.values())
+
+
 def check_finite(value: Any, path: str) -> None:
     """Refuse NaN and ±inf anywhere inside a JSON value, naming where (``params.k.0``).
 
@@ -341,9 +471,28 @@ def parse_run_record(data: Any) -> RunRecord:
 def parse_finished_record(data: Any) -> RunRecord:
     """Validate a run recorded from outside (``Monitor.record``, ``smote-monitor record``).
 
-    As :func:`parse_run_record`, and the run must have finished: ``running`` is the state
+    As :func:`parse_run_record`, minus what smote-monitor computes: a record carrying ``gate`` or
+    ``leakage`` is refused; a ``computed`` object (what ``runs show --json`` prints) is discarded.
+    And the run must have finished: ``running`` is the state
     ``track_run`` keeps while its block is open, never something to record.
     """
+    if isinstance(data, RunRecord):
+        claimed = [name for name in COMPUTED_BY_MONITOR if getattr(data, name) is not None]
+        if claimed:
+            _refuse_computed(claimed[0], getattr(data, claimed[0]))
+    elif isinstance(data, dict):
+        for name in COMPUTED_BY_MONITOR:
+            if name in data:
+                _refuse_computed(name, data[name])
+        if COMPUTED in data:
+            if not isinstance(data[COMPUTED], dict):
+                raise InvalidInputError(
+                    COMPUTED,
+                    data[COMPUTED],
+                    "an object (what `runs show --json` prints there; it is discarded and "
+                    "computed again)",
+                )
+            data = {key: value for key, value in data.items() if key != COMPUTED}
     record = parse_run_record(data)
     if record.status is RunStatus.RUNNING:
         raise InvalidInputError(
@@ -353,6 +502,16 @@ def parse_finished_record(data: Any) -> RunRecord:
             "progress)",
         )
     return record
+
+
+def _refuse_computed(name: str, value: Any) -> NoReturn:
+    raise InvalidInputError(
+        name,
+        value,
+        "no such field in a recorded run: the gate and the leakage verdict are computed by "
+        "smote-monitor from the metrics, the dataset's SLO and the validation data "
+        "(track_run/observe_run with X_val, y_val), never accepted from a client",
+    )
 
 
 def to_input_error(exc: ValidationError) -> InvalidInputError:

@@ -9,52 +9,68 @@ from typing import NoReturn
 
 import typer
 
-from smote_monitor.cli._context import EXIT_BAD_INPUT, fail, print_json, print_plain, state
-from smote_monitor.records import parse_finished_record
+from smote_monitor.cli._context import (
+    EXIT_BAD_INPUT,
+    exit_code_for,
+    fail,
+    print_json,
+    print_plain,
+    state,
+)
+from smote_monitor.errors import InvalidInputError, RunConflictError
+from smote_monitor.records import input_schema
 from smote_monitor.tracking.monitor import Monitor
 
 
 def record(
     ctx: typer.Context,
-    source: Path = typer.Argument(
-        ...,
+    source: Path | None = typer.Argument(
+        None,
+        metavar="FILE",
         help="JSON file with one run record (or a list of them); '-' reads standard input.",
         allow_dash=True,
+        show_default=False,
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+    schema: bool = typer.Option(
+        False, "--schema", help="Print the JSON Schema of a run record and exit."
+    ),
 ) -> None:
     """Validate and store SMOTE run records.
 
     A record needs at least "dataset" and "variant", and describes a finished run ("status"
-    succeeded, the default, or failed); see `smote-monitor runs show --json` for every field.
-    Everything is validated before anything is written; the same (dataset, run_key) recorded
-    twice is stored once.
+    succeeded, the default, or failed); `smote-monitor record --schema` prints every field.
+    "gate" and "leakage" are refused: smote-monitor computes the gate from the metrics and the
+    dataset's SLO. The output of `runs show --json` is accepted back: its "computed" object is
+    discarded and computed again. A list is stored all or nothing, in one transaction:
+    everything is validated before anything is written, and a record that conflicts with a
+    stored run writes none of them (the message names the record). The same (dataset, run_key)
+    recorded twice is stored once.
     """
+    if schema:
+        print_json(input_schema())
+        return
+    if source is None:
+        fail("FILE: missing; give a JSON file, '-' for standard input, or --schema", EXIT_BAD_INPUT)
     text = _read_stdin() if str(source) == "-" else _read(source)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         fail(f"{source}: not valid JSON ({exc})", EXIT_BAD_INPUT)
-    items = data if isinstance(data, list) else [data]
     monitor = Monitor(state(ctx).settings)
-    records = []
-    for index, item in enumerate(items):
-        try:
-            records.append(parse_finished_record(item))
-        except ValueError as exc:
-            where = f"record {index}: " if isinstance(data, list) else ""
-            fail(f"{where}{exc}; nothing was written", EXIT_BAD_INPUT)
-    results = []
-    for parsed in records:
-        outcome = monitor.record(parsed)
-        results.append(
-            {
-                "dataset": parsed.dataset,
-                "run_key": parsed.run_key,
-                "run_id": outcome.run_id if outcome else None,
-                "action": outcome.action if outcome else "spooled",
-            }
-        )
+    try:
+        recorded = monitor.record_many(data if isinstance(data, list) else [data])
+    except (InvalidInputError, RunConflictError) as exc:
+        fail(f"{exc}; nothing was written", exit_code_for(exc))
+    results = [
+        {
+            "dataset": item.record.dataset,
+            "run_key": item.record.run_key,
+            "run_id": item.outcome.run_id if item.outcome else None,
+            "action": item.action,
+        }
+        for item in recorded
+    ]
     if as_json:
         print_json(results if isinstance(data, list) else results[0])
         return

@@ -9,7 +9,13 @@ from rich.text import Text
 from smote_monitor.cli._context import EXIT_BAD_INPUT, console, fail, print_json, state
 from smote_monitor.cli.formatting import MISSING, class_counts, count, duration, params, size
 from smote_monitor.cli.tables import Cell, Column, print_table
-from smote_monitor.records import RunRecord, RunStatus
+from smote_monitor.conventions import (
+    OUTCOME_ERROR,
+    OUTCOME_GATE_FAILED,
+    OUTCOME_PASSED,
+    OUTCOME_RUNNING,
+)
+from smote_monitor.records import OUTCOMES, Outcome, RunRecord, run_document
 from smote_monitor.store import Store
 from smote_monitor.store.runs import get_run, list_runs, run_to_record
 
@@ -20,29 +26,23 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+_OUTCOME_COLOUR = {
+    OUTCOME_PASSED: "green",
+    OUTCOME_GATE_FAILED: "red",
+    OUTCOME_ERROR: "red",
+    OUTCOME_RUNNING: "yellow",
+}
+
+
 def _outcome(record: RunRecord) -> str:
     """One word per run, as smote_runs_total counts them (plus running)."""
-    if record.status is RunStatus.RUNNING:
-        return "[yellow]running[/]"
-    if record.status is RunStatus.FAILED:
-        return "[red]error[/]"
-    if record.gate is not None and not record.gate.passed:
-        return "[red]gate_failed[/]"
-    return "[green]passed[/]"
+    return f"[{_OUTCOME_COLOUR[record.outcome]}]{record.outcome}[/]"
 
 
 def _gate(record: RunRecord) -> str:
     if record.gate is None:
         return "–"
     return "[green]passed[/]" if record.gate.passed else "[red]failed[/]"
-
-
-def _summary(run_id: int, record: RunRecord) -> dict[str, object]:
-    return {
-        "id": run_id,
-        **record.model_dump(mode="json", exclude={"report"}),
-        "validation_gap": record.validation_gap,
-    }
 
 
 RUNS_COLUMNS = (
@@ -61,7 +61,9 @@ RUNS_COLUMNS = (
 def runs_list(
     ctx: typer.Context,
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Only this dataset."),
-    status: RunStatus | None = typer.Option(None, "--status", help="Only runs in this state."),
+    status: Outcome | None = typer.Option(
+        None, "--status", help="Only runs with this outcome: " + ", ".join(OUTCOMES) + "."
+    ),
     limit: int = typer.Option(
         20, "--limit", "-n", min=1, max=10_000, help="How many, newest first."
     ),
@@ -71,11 +73,11 @@ def runs_list(
     store = Store(state(ctx).settings.database_url, create=False)
     with store.read() as session:
         runs = list_runs(
-            session, dataset=dataset, status=status.value if status else None, limit=limit
+            session, dataset=dataset, outcome=status.value if status else None, limit=limit
         )
     records = [(run.id, run_to_record(run)) for run in runs]
     if as_json:
-        print_json([_summary(run_id, record) for run_id, record in records])
+        print_json([run_document(run_id, record, report=False) for run_id, record in records])
         return
     rows: list[list[Cell]] = [
         [
@@ -101,7 +103,12 @@ def runs_show(
     run_id: int = typer.Argument(..., help="Run id, as `runs list` prints it."),
     as_json: bool = typer.Option(False, "--json", help="The full record as JSON."),
 ) -> None:
-    """Show one run: parameters, class counts, metrics, gate checks, leakage evidence."""
+    """Show one run: parameters, class counts, metrics, gate checks, leakage evidence.
+
+    With --json: the run's fields as `smote-monitor record` takes them (so the output can be
+    recorded back), and what smote-monitor computed (id, outcome, validation_gap, gate, leakage)
+    under "computed", which `record` discards and computes again.
+    """
     with Store(state(ctx).settings.database_url, create=False).read() as session:
         run = get_run(session, run_id)
     if run is None:
@@ -111,13 +118,7 @@ def runs_show(
         )
     record = run_to_record(run)
     if as_json:
-        print_json(
-            {
-                "id": run_id,
-                **record.model_dump(mode="json"),
-                "validation_gap": record.validation_gap,
-            }
-        )
+        print_json(run_document(run_id, record))
         return
 
     def out(text: str, highlight: bool | None = None) -> None:
@@ -125,7 +126,7 @@ def runs_show(
 
     # Markup is ours; every stored value is escaped (a run key "[red]x[/red]" prints as it is).
     key = escape(f"{record.dataset}/{record.run_key}")
-    out(f"[bold]run {run_id}[/]  {key}  {record.status.value}")
+    out(f"[bold]run {run_id}[/]  {key}  {_outcome(record)}")
     out(
         f"  variant {escape(record.variant or MISSING)}  seed {count(record.seed)}  "
         f"params {escape(params(record.params))}",

@@ -113,12 +113,21 @@ def db_status(
 
 @spool_app.command("replay")
 def spool_replay(
-    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable.")
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable."),
+    into_current_store: bool = typer.Option(
+        False,
+        "--into-current-store",
+        help="Also store entries that name no store (spooled by an older smote-monitor) in this "
+        "store. Entries meant for another store are never moved.",
+    ),
 ) -> None:
-    """Store every spooled run; each is stored exactly once, however often this runs."""
+    """Store every spooled run meant for this store; each is stored exactly once, however often
+    this runs. Entries meant for another store stay in the spool, untouched."""
     settings = state(ctx).settings
     spool = Spool(settings.spool_dir)
-    result = spool.replay(Store(settings.database_url))
+    store = Store(settings.database_url)
+    result = spool.replay(store, into_current_store=into_current_store)
     if as_json:
         print_json(
             {
@@ -126,6 +135,10 @@ def spool_replay(
                 "duplicates": result.duplicates,
                 "rejected": [{"file": f, "reason": r} for f, r in result.rejected],
                 "remaining": result.remaining,
+                "waiting_for_other_stores": [
+                    {"store": url, "entries": n} for url, n in sorted(result.waiting.items())
+                ],
+                "without_store": result.untargeted,
             }
         )
     else:
@@ -136,15 +149,51 @@ def spool_replay(
         )
         for name, reason in result.rejected:
             print_plain(f"  rejected {name}: {reason}")
+        for url, count in sorted(result.waiting.items()):
+            print_plain(
+                f"{_entries(count)} for {url}, not this store ({store.url_for_display}); "
+                "left in the spool"
+            )
+        if result.untargeted:
+            names = "names" if result.untargeted == 1 else "name"
+            print_plain(
+                f"{_entries(result.untargeted, verb=names)} no store (spooled by an older "
+                "smote-monitor); `smote-monitor spool replay --into-current-store` stores "
+                "them in this one"
+            )
     if result.remaining:
         fail("the store became unreachable during replay; run it again later", EXIT_STORE_DOWN)
 
 
+def _entries(count: int, *, verb: str | None = None) -> str:
+    noun = "entry" if count == 1 else "entries"
+    return f"{count} {noun} {verb or ('waits' if count == 1 else 'wait')}"
+
+
 @spool_app.command("list")
-def spool_list(ctx: typer.Context) -> None:
-    """List the runs waiting in the spool."""
+def spool_list(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Machine-readable.")
+) -> None:
+    """List the runs waiting in the spool, each with the store it is meant for."""
     spool = Spool(state(ctx).settings.spool_dir)
-    pending = spool.pending()
-    for path in pending:
-        print_plain(path.name)
-    console.print(f"{len(pending)} waiting in {spool.directory}")
+    entries = spool.entries()
+    if as_json:
+        print_json(
+            [
+                {
+                    "file": entry.path.name,
+                    "dataset": entry.dataset,
+                    "run_key": entry.run_key,
+                    "store": entry.store,
+                    "error": entry.error,
+                }
+                for entry in entries
+            ]
+        )
+        return
+    for entry in entries:
+        if entry.error is not None:
+            print_plain(f"{entry.path.name} → unreadable ({entry.error})")
+        else:
+            print_plain(f"{entry.path.name} → {entry.store or '(no store named)'}")
+    console.print(f"{len(entries)} waiting in {spool.directory}")

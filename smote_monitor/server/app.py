@@ -8,14 +8,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry
-from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from smote_monitor._version import __version__
 from smote_monitor.config import ConfigError, Settings
 from smote_monitor.errors import InvalidInputError, RunConflictError, StoreUnavailableError
-from smote_monitor.records import RunRecord
+from smote_monitor.records import input_schema
 from smote_monitor.server import errors
 from smote_monitor.server.limits import BodyLimitMiddleware
 from smote_monitor.server.routes import Context, router
@@ -87,17 +86,17 @@ def with_body_limit(app: ASGIApp, max_body_bytes: int) -> ASGIApp:
 
 
 def _openapi_with_records(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """FastAPI's schema plus ``RunRecord``, which the runs route reads itself (see routes)."""
+    """FastAPI's schema plus ``RunInput`` (what ``smote-monitor record`` takes), which the
+    runs route reads itself (see routes)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            adapter: TypeAdapter[RunRecord] = TypeAdapter(RunRecord)
-            record = adapter.json_schema(ref_template="#/components/schemas/{model}")
+            record = input_schema(ref_template="#/components/schemas/{model}")
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(record.pop("$defs", {}))
-            components["RunRecord"] = record
+            components["RunInput"] = record
             app.openapi_schema = schema
         return app.openapi_schema
 

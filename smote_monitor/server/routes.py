@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from smote_monitor.config import DATASET_NAME_PATTERN, Settings
 from smote_monitor.errors import InvalidInputError, RunConflictError, StoreUnavailableError
-from smote_monitor.records import RunRecord, RunStatus, parse_finished_record
+from smote_monitor.records import Outcome, run_document
 from smote_monitor.server.bodies import parse_json, require_json, rows_frame
 from smote_monitor.server.errors import HTTPProblem, error_body
 from smote_monitor.store import Store
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 API = "/api/v1"
 INT64_MAX = 2**63 - 1
 RUNS_LIMIT_MAX = 1000
-CLIENT_VERDICTS = ("gate", "leakage")
-"""Fields a client may not send: smote-monitor computes the gate and the leakage verdict."""
 
 
 @dataclass
@@ -94,63 +92,38 @@ router = APIRouter()
 # --- runs ---------------------------------------------------------------------------------
 
 
-def _summary(run_id: int, record: RunRecord, *, full: bool) -> dict[str, Any]:
-    return {
-        "id": run_id,
-        **record.model_dump(mode="json", exclude=None if full else {"report"}),
-        "validation_gap": record.validation_gap,
-    }
-
-
-def _parse_records(data: Any) -> tuple[list[RunRecord], bool]:
-    """Every record validated before anything is written; the first error names its index."""
+def _parse_records(data: Any) -> tuple[list[Any], bool]:
+    """The body's records (one, or a list); the tracking layer validates each of them."""
     many = isinstance(data, list)
     items = data if many else [data]
     if many and not items:
         raise InvalidInputError("body", data, "a run record, or a non-empty list of them")
-    records = []
-    for index, item in enumerate(items):
-        prefix = f"{index}." if many else ""
-        try:
-            if isinstance(item, dict):
-                for name in CLIENT_VERDICTS:
-                    if name in item:
-                        raise InvalidInputError(
-                            name,
-                            item[name],
-                            f"no {name}: smote-monitor computes it from the run and the "
-                            "dataset's SLOs",
-                        )
-            records.append(parse_finished_record(item))
-        except InvalidInputError as exc:
-            raise InvalidInputError(prefix + exc.field, exc.value, exc.expected) from None
-    return records, many
+    return items, many
 
 
-def _store_runs(ctx: Context, records: list[RunRecord], many: bool) -> JSONResponse:
-    results: list[dict[str, Any]] = []
-    for index, record in enumerate(records):
-        try:
-            outcome = ctx.monitor.record(record)
-        except RunConflictError as exc:
-            stored = f"; records before it were stored: {results}" if results else ""
-            body = error_body(
-                f"{index}: {exc}{stored}" if many else str(exc),
-                field=f"{index}.run_key" if many else "run_key",
-                value=record.run_key,
-                expected="a new run_key, or the same content as the stored run",
-            )
-            if many:
-                body["results"] = results
-            return JSONResponse(body, status_code=409)
+def _store_runs(ctx: Context, records: list[Any], many: bool) -> JSONResponse:
+    """Validate every record, then store them all or none, in one transaction (the same path
+    as ``smote-monitor record``: the gate and leakage are never taken from the client)."""
+    try:
+        stored = ctx.monitor.record_many(records)
+    except RunConflictError as exc:
+        body = error_body(
+            str(exc),
+            field="run_key",
+            value=None,
+            expected="a new run_key, or the same content as the stored run; nothing was stored",
+        )
+        return JSONResponse(body, status_code=409)
+    results = []
+    for item in stored:
         # strict: an outage raises, so there is always an outcome (nothing is spooled here)
-        assert outcome is not None
+        assert item.outcome is not None
         results.append(
             {
-                "id": outcome.run_id,
-                "dataset": record.dataset,
-                "run_key": record.run_key,
-                "action": outcome.action,
+                "id": item.outcome.run_id,
+                "dataset": item.record.dataset,
+                "run_key": item.record.run_key,
+                "action": item.outcome.action,
             }
         )
     created = any(result["action"] == "created" for result in results)
@@ -180,10 +153,10 @@ def _store_runs(ctx: Context, records: list[RunRecord], many: bool) -> JSONRespo
                 "application/json": {
                     "schema": {
                         "anyOf": [
-                            {"$ref": "#/components/schemas/RunRecord"},
+                            {"$ref": "#/components/schemas/RunInput"},
                             {
                                 "type": "array",
-                                "items": {"$ref": "#/components/schemas/RunRecord"},
+                                "items": {"$ref": "#/components/schemas/RunInput"},
                             },
                         ]
                     }
@@ -203,16 +176,16 @@ async def post_runs(request: Request, ctx: Ctx) -> JSONResponse:
 def get_runs(
     ctx: Ctx,
     dataset: Annotated[str | None, Query(max_length=64)] = None,
-    status: RunStatus | None = None,
+    outcome: Outcome | None = None,
     limit: Annotated[int, Query(ge=1, le=RUNS_LIMIT_MAX)] = 50,
 ) -> dict[str, Any]:
     from smote_monitor.store.runs import list_runs, run_to_record
 
     with ctx.store.read() as session:
         runs = list_runs(
-            session, dataset=dataset, status=status.value if status else None, limit=limit
+            session, dataset=dataset, outcome=outcome.value if outcome else None, limit=limit
         )
-        return {"runs": [_summary(r.id, run_to_record(r), full=False) for r in runs]}
+        return {"runs": [run_document(r.id, run_to_record(r), report=False) for r in runs]}
 
 
 def _no_run(run_id: int) -> HTTPProblem:
@@ -234,7 +207,7 @@ def get_run(run_id: RunId, ctx: Ctx) -> dict[str, Any]:
         run = find(session, run_id)
         if run is None:
             raise _no_run(run_id)
-        return _summary(run.id, run_to_record(run), full=True)
+        return run_document(run.id, run_to_record(run))
 
 
 @router.get(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,6 +87,11 @@ class Store:
     @property
     def url_for_display(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def identity(self) -> str:
+        """Which store this is, whatever URL spelling named it (see :func:`store_identity`)."""
+        return store_identity(self.url)
 
     def upgrade(self) -> StoreStatus:
         """Migrate to head (``smote-monitor db upgrade``); rows are kept."""
@@ -190,6 +196,34 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+PG_DEFAULT_PORT = 5432
+
+
+def store_identity(url: str) -> str:
+    """A store's identity, comparable across spellings of its URL and never holding a password.
+
+    SQLite: the absolute, resolved path of the file (``sqlite:///x.db`` in /srv is
+    ``sqlite:////srv/x.db``). PostgreSQL: the URL without password, with psycopg as the driver,
+    the host in lower case and the default port written out. The spool files a run under it so
+    that it is replayed into that store and no other.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database in (None, "", ":memory:"):
+            return "sqlite://"
+        return f"sqlite:///{Path(database).expanduser().resolve()}"
+    without_password = URL.create(
+        "postgresql+psycopg",
+        username=parsed.username,
+        host=(parsed.host or "localhost").lower(),
+        port=parsed.port or PG_DEFAULT_PORT,
+        database=parsed.database,
+        query=parsed.query,
+    )
+    return without_password.render_as_string(hide_password=False)
 
 
 @contextmanager

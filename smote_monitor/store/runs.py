@@ -9,9 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from smote_monitor.conventions import (
+    OUTCOME_ERROR,
+    OUTCOME_GATE_FAILED,
+    OUTCOME_PASSED,
+    OUTCOME_RUNNING,
+)
 from smote_monitor.errors import RunConflictError
 from smote_monitor.records import (
     FeatureField,
@@ -122,15 +128,25 @@ def find_run(session: Session, dataset: str, run_key: str) -> Run | None:
     return session.scalars(query).one_or_none()
 
 
+_SUCCEEDED = Run.status == RunStatus.SUCCEEDED.value
+_WHERE_OUTCOME: dict[str, ColumnElement[bool]] = {
+    # The stored columns behind RunRecord.outcome; a test checks each word against it.
+    OUTCOME_PASSED: and_(_SUCCEEDED, or_(Run.gate_passed.is_(True), Run.gate_passed.is_(None))),
+    OUTCOME_GATE_FAILED: and_(_SUCCEEDED, Run.gate_passed.is_(False)),
+    OUTCOME_ERROR: Run.status == RunStatus.FAILED.value,
+    OUTCOME_RUNNING: Run.status == RunStatus.RUNNING.value,
+}
+
+
 def list_runs(
-    session: Session, *, dataset: str | None = None, status: str | None = None, limit: int = 50
+    session: Session, *, dataset: str | None = None, outcome: str | None = None, limit: int = 50
 ) -> Sequence[Run]:
-    """Newest first."""
+    """Newest first; ``outcome`` is one of :data:`smote_monitor.records.OUTCOMES`."""
     query = select(Run).join(Run.dataset).order_by(Run.started_at.desc(), Run.id.desc())
     if dataset is not None:
         query = query.where(Dataset.name == dataset)
-    if status is not None:
-        query = query.where(Run.status == status)
+    if outcome is not None:
+        query = query.where(_WHERE_OUTCOME[outcome])
     return session.scalars(query.limit(limit)).all()
 
 

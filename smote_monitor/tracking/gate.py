@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from smote_monitor.config import SLOConfig
-from smote_monitor.records import GateCheck, GateResult, RunRecord
+from smote_monitor.records import GateCheck, GateResult, LeakageResult, RunRecord
 
 
 def evaluate_gate(record: RunRecord, slo: SLOConfig) -> GateResult:
-    """Check the validation gap, the synthetic ratio and validation minority recall/precision.
+    """Check the validation gap, the synthetic ratio, validation minority recall/precision, and
+    that the leakage check did not flag the run.
 
     A metric that was not logged fails its check: a release gate that passes on missing evidence
-    would wave through exactly the runs nobody validated.
+    would wave through exactly the runs nobody validated. Leakage is the exception: it can only
+    be checked where the validation rows are (``X_val, y_val``), and a run without them is not
+    failed for it; its check says it was not checked.
     """
     validation = record.metrics.get("validation", {})
     low, high = slo.synthetic_ratio
@@ -34,8 +37,41 @@ def evaluate_gate(record: RunRecord, slo: SLOConfig) -> GateResult:
             slo.minority_precision,
             "validation minority precision",
         ),
+        _no_leakage(record.leakage),
     ]
     return GateResult(passed=all(check.passed for check in checks), checks=checks)
+
+
+LEAKAGE_TARGET = "no synthetic rows or augmented class balance in validation"
+
+
+def _no_leakage(leakage: LeakageResult | None) -> GateCheck:
+    """The seed's first pre-production check: the data was split before augmentation."""
+    if leakage is None:
+        return GateCheck(
+            check="leakage",
+            passed=True,
+            value=None,
+            target=LEAKAGE_TARGET,
+            message="leakage not checked: no validation data (X_val, y_val) was given to "
+            "track_run or observe_run",
+        )
+    rows = int(leakage.evidence.get("validation_rows_equal_to_synthetic", 0))
+    balance = bool(leakage.evidence.get("validation_balance_matches_augmented"))
+    found = f"{rows} validation rows equal synthetic rows" + (
+        "; the validation class balance matches the augmented set" if balance else ""
+    )
+    if leakage.suspected:
+        message = f"leakage suspected: {found} (split the data before augmenting it)"
+    else:
+        message = "no leakage found: no validation row equals a synthetic row"
+    return GateCheck(
+        check="leakage",
+        passed=not leakage.suspected,
+        value=float(rows),
+        target=LEAKAGE_TARGET,
+        message=message,
+    )
 
 
 def _missing(check: str, target: str, what: str) -> GateCheck:

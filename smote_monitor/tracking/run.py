@@ -66,6 +66,7 @@ class TrackedRun:
         if run_key is not None:
             fields["run_key"] = run_key
         self._draft = parse_run_record(fields)  # bad names fail here, before any training
+        monitor.settings.recorded_dataset(dataset)
         self._monitor = monitor
         self._fields: dict[str, Any] = {}
         self._metrics: dict[str, dict[str, float]] = {}
@@ -180,7 +181,9 @@ class TrackedRun:
         X_val: Any = None,
         y_val: Any = None,
     ) -> None:
-        """Minority-class metrics per split (f1, recall, precision, …, each in [0, 1]).
+        """Minority-class metrics per split: ratios (f1, recall, precision, roc_auc, … — see
+        :data:`smote_monitor.records.RATIO_METRICS`) in [0, 1], any other metric (log_loss,
+        mse, …) a finite number.
 
         With ``X_val, y_val`` the run is also checked for leakage of synthetic rows into
         validation.

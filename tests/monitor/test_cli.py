@@ -85,14 +85,14 @@ def test_record_from_file_and_stdin_then_list_and_show(store_url: str, tmp_path:
     table = run_cli(*url, "runs", "list", cwd=tmp_path)
     assert "2026-11-28" in table.stdout and "passed" in table.stdout
 
-    shown = run_cli(*url, "runs", "show", str(runs[0]["id"]), cwd=tmp_path)
+    shown = run_cli(*url, "runs", "show", str(runs[0]["computed"]["id"]), cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "validation minority recall 0.85 meets >= 0.8" in shown.stdout
     detail = json.loads(
-        run_cli(*url, "runs", "show", str(runs[0]["id"]), "--json", cwd=tmp_path).stdout
+        run_cli(*url, "runs", "show", str(runs[0]["computed"]["id"]), "--json", cwd=tmp_path).stdout
     )
     assert detail["class_counts_after"] == {"0": 900, "1": 900}
-    assert detail["gate"]["passed"] is True
+    assert detail["computed"]["gate"]["passed"] is True
 
 
 @pytest.mark.parametrize(

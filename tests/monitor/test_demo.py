@@ -36,6 +36,6 @@ def test_demo_records_one_real_run_on_the_default_store_and_is_idempotent(tmp_pa
     # 7,393 training loans, 388 bad: SMOTE grows the bad loans to the 7,005 good ones.
     assert run["class_counts_after"] == {"0": 7005, "1": 7005}
     assert run["n_synthetic"] == 7005 - 388
-    assert run["gate"] is not None and len(run["gate"]["checks"]) == 4
-    assert run["leakage"]["suspected"] is False
+    assert run["computed"]["gate"] is not None and len(run["computed"]["gate"]["checks"]) == 5
+    assert run["computed"]["leakage"]["suspected"] is False
     assert len(run["audit_sample"]) > 0

@@ -6,9 +6,13 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from smote_monitor import Monitor, StoreUnavailableError
 from smote_monitor.drift.reference import REAL
@@ -44,6 +48,36 @@ TRAINING_SCRIPT = textwrap.dedent("""
 """)
 
 
+@contextmanager
+def store_down(url: str) -> Iterator[None]:
+    """The store at ``url`` refuses connections inside the block, and is back after it.
+
+    A spooled run is replayed only into the store it was meant for, so a test of "down, then
+    up again" needs that same store to go down: SQLite through a directory where its file
+    should be, PostgreSQL through ALLOW_CONNECTIONS false.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(str(parsed.database))
+        assert not path.exists()
+        path.mkdir(parents=True)
+        try:
+            yield
+        finally:
+            path.rmdir()
+        return
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = parsed.database
+    with admin.connect() as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+    try:
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+
+
 def test_training_completes_while_the_store_is_down_and_replay_stores_once(
     store_url: str, tmp_path: Path
 ) -> None:
@@ -51,12 +85,13 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
     script.write_text(TRAINING_SCRIPT)
     spool_dir = tmp_path / "spool"
 
-    done = subprocess.run(
-        [sys.executable, str(script), UNREACHABLE_URL, str(spool_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    with store_down(store_url):
+        done = subprocess.run(
+            [sys.executable, str(script), store_url, str(spool_dir)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert done.returncode == 0, done.stderr
     assert "training finished with" in done.stdout
@@ -68,7 +103,7 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["stored"] == 1
     # the same record again (a copy a second machine still held) is not stored twice
-    Spool(spool_dir).put(run_to_record(read(Store(store_url), list_runs)[0]))
+    Spool(spool_dir).put(Store(store_url), run_to_record(read(Store(store_url), list_runs)[0]))
     second = run_cli(
         "--database-url", store_url, "spool", "replay", "--json", cwd=tmp_path, env=env
     )
@@ -77,6 +112,8 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
         "duplicates": 1,
         "rejected": [],
         "remaining": 0,
+        "waiting_for_other_stores": [],
+        "without_store": 0,
     }
 
     runs = read(Store(store_url), list_runs)
@@ -90,8 +127,10 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
 
 def test_the_next_successful_write_replays_the_spool(store_url: str, tmp_path: Path) -> None:
     spool_dir = tmp_path / "spool"
-    down = Monitor.from_url(UNREACHABLE_URL, spool_dir=spool_dir)
-    assert down.record({**VALID, "run_key": "while-down"}) is None
+    with store_down(store_url):
+        down = Monitor.from_url(store_url, spool_dir=spool_dir)
+        assert down.record({**VALID, "run_key": "while-down"}) is None
+        down.close()
     up = Monitor.from_url(store_url, spool_dir=spool_dir)
     up.record({**VALID, "run_key": "after"})
     assert sorted(r.run_key for r in read(up.store, list_runs)) == ["after", "while-down"]
@@ -122,7 +161,7 @@ def test_a_conflicting_spooled_record_is_kept_aside_with_its_reason(
 ) -> None:
     spool_dir = tmp_path / "spool"
     Monitor.from_url(sqlite_url, spool_dir=spool_dir).record(VALID)
-    Monitor.from_url(UNREACHABLE_URL, spool_dir=spool_dir).record({**VALID, "seed": 99})
+    Spool(spool_dir).put(Store(sqlite_url), parse_run_record({**VALID, "seed": 99}))
     result = Spool(spool_dir).replay(Store(sqlite_url))
     assert result.stored == 0 and len(result.rejected) == 1
     kept = spool_dir / "rejected" / spool_name("fraud", "2026-11-28")
@@ -137,8 +176,7 @@ def test_any_run_key_is_spooled_inside_the_spool_and_replayed(
     sqlite_url: str, tmp_path: Path, run_key: str
 ) -> None:
     spool_dir = tmp_path / "spool"
-    down = Monitor.from_url(UNREACHABLE_URL, spool_dir=spool_dir)
-    assert down.record({**VALID, "run_key": run_key}) is None
+    Spool(spool_dir).put(Store(sqlite_url), parse_run_record({**VALID, "run_key": run_key}))
     [path] = Spool(spool_dir).pending()
     assert path.parent == spool_dir and len(path.name.encode()) <= 255
     assert path.name.startswith("fraud+")
@@ -152,7 +190,9 @@ def test_spool_names_differ_for_every_dataset_and_key(tmp_path: Path) -> None:
     assert len(names) == len(pairs)
     spool = Spool(tmp_path)
     for dataset, key in pairs:
-        spool.put(parse_run_record({**VALID, "dataset": dataset, "run_key": key}))
+        spool.put(
+            Store(UNREACHABLE_URL), parse_run_record({**VALID, "dataset": dataset, "run_key": key})
+        )
     assert len(spool.pending()) == len(pairs)
 
 
@@ -165,13 +205,14 @@ def test_a_file_spooled_under_the_old_naming_is_still_replayed(
     (spool_dir / "fraud--old.json").write_text(
         json.dumps({"record": record.model_dump(mode="json")})
     )
-    assert Spool(spool_dir).replay(Store(sqlite_url)).stored == 1
+    # it names no store: replayed only when asked (tests/monitor/test_spool_target.py)
+    assert Spool(spool_dir).replay(Store(sqlite_url), into_current_store=True).stored == 1
     assert list(spool_dir.glob("*.json")) == []
 
 
 def test_a_spool_file_being_written_is_not_replayed(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
-    spool.put(parse_run_record(VALID))
+    spool.put(Store(UNREACHABLE_URL), parse_run_record(VALID))
     # what a concurrent put() has open: never pending, so a replay cannot take it half-written
     for name in list(tmp_path.iterdir()):
         (tmp_path / f".tmp-{name.name}").write_text('{"rec')

@@ -155,7 +155,8 @@ def test_list_runs_newest_first_with_filters(store_url: str) -> None:
     keys = [run.run_key for run in read(store, list_runs, dataset="fraud")]
     assert keys == ["2026-11-03", "2026-11-02", "2026-11-01"]
     assert len(read(store, list_runs, limit=2)) == 2
-    assert read(store, list_runs, status="failed") == []
+    assert read(store, list_runs, outcome="error") == []
+    assert len(read(store, list_runs, outcome="passed")) == 4
 
 
 def test_a_write_that_fails_midway_leaves_nothing(store_url: str) -> None:
