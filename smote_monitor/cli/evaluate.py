@@ -14,7 +14,7 @@ from smote_monitor.conventions import SLICE_OTHER
 from smote_monitor.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from smote_monitor.config import DatasetConfig
+    from smote_monitor.config import DatasetConfig, Settings
     from smote_monitor.evaluation.window import WindowResult
 
 
@@ -46,12 +46,13 @@ SLICE_COLUMNS = (
 def evaluate(
     ctx: typer.Context,
     dataset: str = typer.Option(..., "--dataset", "-d", help="Dataset name (as in the config)."),
-    production: Path = typer.Option(
-        ...,
+    production: Path | None = typer.Option(
+        None,
         "--production",
         "-p",
         help="Production rows: a CSV or Parquet file, a glob, or a directory of them. Rows with "
-        "the target column filled are scored per slice.",
+        "the target column filled are scored per slice. Without it: one evaluation cycle of the "
+        "dataset's configured source and windows, now (what `serve` runs every evaluate_every).",
     ),
     labels: Path | None = typer.Option(
         None,
@@ -66,11 +67,15 @@ def evaluate(
 ) -> None:
     """Compare a production window with the latest reference run and score it per slice.
 
+    With --production: that window (files), stored as one evaluation. Without: one evaluation
+    cycle of the dataset, as the daemon runs it — new rows of its configured source since the
+    watermark, pushed rows folded into their time buckets, every configured window stored.
+
     Drift uses Evidently's methods, thresholds and automatic choice per column, computed on
     stored training profiles, and stored. A feature missing from production or without a
-    finite value is stored and shown flagged as drifted (method `missing` / `empty`). A missing
-    slice or prediction column stores the drift without slice SLIs and exits 2 naming the
-    column.
+    finite value is stored and shown flagged as drifted (its method reads "missing" or
+    "empty"). A missing slice or prediction column stores the drift without slice SLIs and
+    exits 2 naming the column.
     """
     from smote_monitor.evaluation.window import SlicesNotScoredError, evaluate_batches
     from smote_monitor.sources.files import production_batches
@@ -79,6 +84,9 @@ def evaluate(
 
     settings = state(ctx).settings
     config = settings.dataset(dataset)
+    if production is None:
+        _cycle(settings, dataset, as_json)
+        return
     batches = production_batches(production)
     if labels is not None:
         if config.id_column is None:
@@ -105,6 +113,39 @@ def evaluate(
         _print_result(result, config, window, slices_scored=problem is None)
     if problem is not None:
         raise problem  # after the drift it stored is shown: exit 2 with the message
+
+
+def _cycle(settings: Settings, dataset: str, as_json: bool) -> None:
+    """One evaluation cycle of the dataset's source and windows (``serve``'s job), now."""
+    from smote_monitor.evaluation.job import evaluate_dataset
+    from smote_monitor.evaluation.status import dataset_status
+    from smote_monitor.store import Store
+
+    store = Store(settings.database_url, create=False)
+    with console.status(f"evaluation cycle of {dataset}"):
+        cycle = evaluate_dataset(store, settings, dataset)
+        status = dataset_status(store, settings, dataset)
+    if as_json:
+        print_json({"cycle": cycle.to_dict(), "status": status})
+        return
+    console.print(
+        f"[bold]{dataset}[/]: {cycle.source_rows:,} new source rows, {cycle.folded_rows:,} rows "
+        "folded into their buckets",
+        highlight=False,
+    )
+    recall = settings.dataset(dataset).slo.minority_recall
+    for window, current in status["windows"].items():
+        if current is None:
+            continue
+        drifted = [f["feature"] for f in current["drift"]["features"] if f["drifted"]]
+        below = [s["slice"] for s in current["slices"] if s["recall_slo"] == "below_slo"]
+        console.print(
+            f"window {window}: {current['rows']:,} rows, {current['labelled_rows']:,} labelled; "
+            f"drifted: {', '.join(drifted) or 'none'}; recall surely below {recall:g}: "
+            f"{', '.join(below) or 'no slice'}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _print_result(

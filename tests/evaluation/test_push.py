@@ -233,3 +233,24 @@ def test_ids_and_slice_values_join_in_any_type(monitor: Monitor) -> None:
     assert joined.labels_joined == 1
     evaluate_dataset(monitor.store, monitor.settings, "fraud", now=T0 + timedelta(minutes=5))
     assert _window_counts(monitor, "1h")["region=36"]["tp"] == 1
+
+
+def test_evaluate_without_a_file_runs_one_cycle_of_the_configured_source(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    import json
+
+    from tests.monitor.cli_helpers import run_cli
+
+    now = datetime.now(UTC)
+    preds = _predictions([1, 2, 3], [0, 0, 0], is_fraud=[1, 1, 0]).assign(ts=[now.isoformat()] * 3)
+    push_predictions(monitor.store, monitor.settings, "fraud", preds, now=now)
+    config = str(tmp_path / "smote-monitor.yaml")
+    done = run_cli("--config", config, "evaluate", "-d", "fraud", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["cycle"]["folded_rows"] == 3
+    all_slice = next(s for s in out["status"]["windows"]["1h"]["slices"] if s["slice"] == "all")
+    assert (all_slice["tp"], all_slice["fp"]) == (2, 1)
+    table = run_cli("--config", config, "evaluate", "-d", "fraud", cwd=tmp_path)
+    assert table.returncode == 0 and "window 1h: 3 rows, 3 labelled" in table.stdout
