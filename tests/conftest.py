@@ -31,12 +31,13 @@ def sqlite_url(tmp_path: os.PathLike[str]) -> str:
     return f"sqlite:///{tmp_path}/store.db"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_database(prefix: str = "smote_test") -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for as long as the generator runs (dropped after);
+    the test is skipped when no server is configured."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set")
-    name = f"smote_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -46,6 +47,11 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from postgres_database()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_ENV
-
-
-def _postgres_database() -> Iterator[str]:
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    name = f"smote_srv_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.conftest import postgres_database
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -38,7 +18,7 @@ def module_store_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('store')}/store.db"
     else:
-        yield from _postgres_database()
+        yield from postgres_database("smote_srv")
 
 
 @pytest.fixture(scope="module")
