@@ -204,8 +204,9 @@ PG_DEFAULT_PORT = 5432
 def store_identity(url: str) -> str:
     """A store's identity, comparable across spellings of its URL and never holding a password.
 
-    SQLite: the absolute, resolved path of the file (``sqlite:///x.db`` in /srv is
-    ``sqlite:////srv/x.db``). PostgreSQL: the URL without password, with psycopg as the driver,
+    SQLite: the file's absolute path, its directory resolved (``sqlite:///x.db`` in /srv is
+    ``sqlite:////srv/x.db``); the file itself is named, not followed, so a store whose file is
+    a link that breaks for a while keeps its identity. PostgreSQL: the URL without password, with psycopg as the driver,
     the host in lower case and the default port written out. The spool files a run under it so
     that it is replayed into that store and no other.
     """
@@ -214,7 +215,8 @@ def store_identity(url: str) -> str:
         database = parsed.database
         if database in (None, "", ":memory:"):
             return "sqlite://"
-        return f"sqlite:///{Path(database).expanduser().resolve()}"
+        path = Path(database).expanduser()
+        return f"sqlite:///{path.parent.resolve() / path.name}"
     without_password = URL.create(
         "postgresql+psycopg",
         username=parsed.username,

@@ -39,7 +39,9 @@ def test_cli_record_refuses_a_forged_gate_and_stores_nothing(
     done = run_cli(*url, "record", "-", cwd=tmp_path, stdin=json.dumps(forged))
     assert done.returncode == 2, done.stderr
     assert "gate: got" in done.stderr and "computed by smote-monitor" in done.stderr
-    assert json.loads(run_cli(*url, "runs", "list", "--json", cwd=tmp_path).stdout) == []
+    # Refused before the store was touched: there is not even a store to list.
+    listed = run_cli(*url, "runs", "list", "--json", cwd=tmp_path)
+    assert listed.returncode == 2 and "no store at" in listed.stderr
 
 
 def test_runs_show_json_keeps_computed_fields_apart_and_is_accepted_back(

@@ -53,18 +53,20 @@ def store_down(url: str) -> Iterator[None]:
     """The store at ``url`` refuses connections inside the block, and is back after it.
 
     A spooled run is replayed only into the store it was meant for, so a test of "down, then
-    up again" needs that same store to go down: SQLite through a directory where its file
-    should be, PostgreSQL through ALLOW_CONNECTIONS false.
+    up again" needs that same store to go down: SQLite through a link from its file to a place
+    that cannot be opened (a directory where the file belongs is a misconfigured store, not an
+    outage), PostgreSQL through ALLOW_CONNECTIONS false.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = Path(str(parsed.database))
         assert not path.exists()
-        path.mkdir(parents=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to("/proc/nowhere/store.db")
         try:
             yield
         finally:
-            path.rmdir()
+            path.unlink()
         return
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     name = parsed.database
@@ -95,7 +97,7 @@ def test_training_completes_while_the_store_is_down_and_replay_stores_once(
 
     assert done.returncode == 0, done.stderr
     assert "training finished with" in done.stdout
-    assert "the store is unreachable" in done.stderr and "spooled to" in done.stderr
+    assert "store unavailable (" in done.stderr and "spooled to" in done.stderr
     assert [p.name for p in spool_dir.glob("*.json")] == [spool_name("fraud", "nightly-42")]
 
     env = {"SMOTE_MONITOR_SPOOL_DIR": str(spool_dir)}
