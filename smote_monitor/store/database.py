@@ -207,8 +207,8 @@ def store_identity(url: str) -> str:
     SQLite: the file's absolute path, its directory resolved (``sqlite:///x.db`` in /srv is
     ``sqlite:////srv/x.db``); the file itself is named, not followed, so a store whose file is
     a link that breaks for a while keeps its identity. PostgreSQL: the URL without password,
-    with psycopg as the driver, the host in lower case and the default port written out. The spool files a run under it so
-    that it is replayed into that store and no other.
+    with psycopg as the driver, the host in lower case and the default port written out. The
+    spool files a run under it so that it is replayed into that store and no other.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
