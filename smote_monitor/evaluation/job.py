@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 BUCKET_EXACT_CAP = 2_000
 """Distinct values a bucket's profile keeps exactly per feature (beyond: the mergeable
 histogram on the reference's grid), so a bucket's size is bounded by features × bins."""
-FOLD_BATCHES = 20
-"""Staged batches folded per transaction."""
+FOLD_ROWS = 100_000
+"""Staged rows folded per transaction (at least one batch): bounds the cycle's memory."""
 EVALUATION_HISTORY = timedelta(days=7)
 """How long window evaluations are kept (the latest of each window is the current state)."""
 
@@ -130,7 +130,7 @@ def fold_staged(
     while True:
         with store.write() as session:
             dataset_id = dataset_row(session, dataset).id
-            staged = bucket_rows.staged_batches(session, dataset_id, FOLD_BATCHES)
+            staged = bucket_rows.staged_batches(session, dataset_id, FOLD_ROWS)
             if not staged:
                 return folded
             frame = pd.concat([read_staged(b.payload) for b in staged], ignore_index=True)

@@ -65,14 +65,21 @@ def stage(session: Session, dataset_id: int, n_rows: int, payload: bytes) -> Non
     )
 
 
-def staged_batches(session: Session, dataset_id: int, limit: int) -> list[StagedBatch]:
-    """The oldest staged batches first (locked on PostgreSQL: one folder at a time)."""
-    query = (
-        select(StagedBatch)
-        .where(StagedBatch.dataset_id == dataset_id)
-        .order_by(StagedBatch.id)
-        .limit(limit)
-    )
+def staged_batches(session: Session, dataset_id: int, max_rows: int) -> list[StagedBatch]:
+    """The oldest staged batches, as many as hold ``max_rows`` rows (at least one), locked on
+    PostgreSQL (one folder at a time): what one fold transaction takes, so its memory is
+    bounded whatever the backlog."""
+    sizes = select(StagedBatch.id, StagedBatch.n_rows).where(StagedBatch.dataset_id == dataset_id)
+    chosen: list[int] = []
+    rows = 0
+    for batch_id, n_rows in session.execute(sizes.order_by(StagedBatch.id).limit(10_000)):
+        if chosen and rows + n_rows > max_rows:
+            break
+        chosen.append(batch_id)
+        rows += n_rows
+    if not chosen:
+        return []
+    query = select(StagedBatch).where(StagedBatch.id.in_(chosen)).order_by(StagedBatch.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
