@@ -20,6 +20,8 @@ WRITE = "smote_monitor_write"
 """Execution option that marks a transaction as a writer (SQLite takes the write lock up front)."""
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+SQLITE_CACHE_KIB = 256 * 1024
+"""Page cache per connection (an upper bound; SQLite takes pages as it needs them)."""
 PG_CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -80,6 +82,9 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # The join's unique index grows with the predictions waiting for labels; SQLite's 2 MB
+        # default page cache made every push read it from disk past a million of them.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         if not in_memory and cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             # WAL is a property of the file, kept once set. Switching needs an exclusive lock and
             # does not wait for it, so a connection that loses the race leaves it to the winner.

@@ -74,6 +74,10 @@ def load_batch_keys(session: Session, keys: Sequence[str]) -> None:
 
 
 def _joined(session: Session, sql: str, dataset_id: int) -> list[Any]:
+    """Run a lookup of the loaded batch. The queries say ``batch_keys CROSS JOIN …``: SQLite
+    keeps that order (the batch drives, probing the unique index), where its planner, with no
+    statistics on the temporary table, could scan every waiting prediction instead — a push
+    then cost O(backlog). PostgreSQL plans the join itself either way."""
     return list(session.execute(text(sql), {"dataset_id": dataset_id}))
 
 
@@ -81,8 +85,8 @@ def known_keys(session: Session, dataset_id: int) -> set[str]:
     """Keys of the loaded batch that the dataset already has a prediction for."""
     rows = _joined(
         session,
-        "SELECT p.key FROM pending_predictions p JOIN batch_keys b ON b.key = p.key "
-        "WHERE p.dataset_id = :dataset_id",
+        "SELECT p.key FROM batch_keys b CROSS JOIN pending_predictions p "
+        "WHERE p.dataset_id = :dataset_id AND p.key = b.key",
         dataset_id,
     )
     return {row[0] for row in rows}
@@ -92,8 +96,8 @@ def stored_predictions(session: Session, dataset_id: int) -> dict[str, StoredPre
     """The dataset's predictions of the loaded batch's keys."""
     rows = _joined(
         session,
-        "SELECT p.key, p.ts, p.prediction, p.slices, p.outcome FROM pending_predictions p "
-        "JOIN batch_keys b ON b.key = p.key WHERE p.dataset_id = :dataset_id",
+        "SELECT p.key, p.ts, p.prediction, p.slices, p.outcome FROM batch_keys b "
+        "CROSS JOIN pending_predictions p WHERE p.dataset_id = :dataset_id AND p.key = b.key",
         dataset_id,
     )
     return {row[0]: StoredPrediction(*row) for row in rows}
@@ -103,8 +107,8 @@ def early_labels(session: Session, dataset_id: int) -> dict[str, tuple[str, floa
     """Labels waiting for the loaded batch's keys: key → (label, ts)."""
     rows = _joined(
         session,
-        "SELECT e.key, e.label, e.ts FROM early_labels e JOIN batch_keys b ON b.key = e.key "
-        "WHERE e.dataset_id = :dataset_id",
+        "SELECT e.key, e.label, e.ts FROM batch_keys b CROSS JOIN early_labels e "
+        "WHERE e.dataset_id = :dataset_id AND e.key = b.key",
         dataset_id,
     )
     return {row[0]: (row[1], row[2]) for row in rows}
