@@ -30,9 +30,11 @@ RETRAIN_SUCCESS_WINDOW = "7d"
 SYNTHETIC_SHIFT_WINDOW = "1d"
 """How long a change of the synthetic ratio between consecutive runs keeps its alert firing."""
 SYNTHETIC_SHIFT_MIN = 0.01
-MIN_SCALED_SECONDS = 5
+MIN_SCALED_SECONDS = 10
 """The shortest range or ``for:`` a time-scaled model emits: rate() needs a few scrapes in its
-range (the tests that scale the rules scrape every second)."""
+range (the tests that scale the rules scrape every second), and a ``for:`` must outlast a fresh
+Prometheus's wait before its first scrape (about 5 s, during which ``absent()`` of every series is
+true): at 5 s, SmoteMonitorDown paged at the start of the end-to-end test now and then."""
 
 
 @dataclass(frozen=True, slots=True)

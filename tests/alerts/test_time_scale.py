@@ -18,7 +18,7 @@ from tests.alerts.conftest import run_tool, write_yaml
 from tests.alerts.test_promtool import SETTINGS
 
 SCALE = 1 / 180
-"""1h -> 20s, 5m -> 5s (the floor), 1d -> 480s."""
+"""1h -> 20s, 5m -> 10s (the floor), 1d -> 480s."""
 
 
 def _settings() -> object:
@@ -67,7 +67,7 @@ def test_scaled_rules_keep_every_name_and_label_and_shorten_every_range() -> Non
     }
     assert "[20s]" in fraud["dataset_slice:smote_slice_support:rate1h"]
     assert "[480s]" in fraud["dataset_slice:smote_slice_support:rate1d"]
-    assert "[5s]" in fraud["dataset_slice:smote_slice_support:rate5m"]
+    assert "[10s]" in fraud["dataset_slice:smote_slice_support:rate5m"]
     fors = [
         rule["for"]
         for groups in scaled.values()
