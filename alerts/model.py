@@ -30,6 +30,11 @@ RETRAIN_SUCCESS_WINDOW = "7d"
 SYNTHETIC_SHIFT_WINDOW = "1d"
 """How long a change of the synthetic ratio between consecutive runs keeps its alert firing."""
 SYNTHETIC_SHIFT_MIN = 0.01
+MIN_SCALED_SECONDS = 10
+"""The shortest range or ``for:`` a time-scaled model emits: rate() needs a few scrapes in its
+range (the tests that scale the rules scrape every second), and a ``for:`` must outlast a fresh
+Prometheus's wait before its first scrape (about 5 s, during which ``absent()`` of every series is
+true): at 5 s, SmoteMonitorDown paged at the start of the end-to-end test now and then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +70,29 @@ class DatasetAlerts:
 class AlertModel:
     datasets: tuple[DatasetAlerts, ...]
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
+    time_scale: float = 1.0
+    """Factor on every range, offset, ``for:`` and age threshold of the rules; 1 writes them as
+    designed. Below 1 only for tests and demos that must see alerts fire within seconds (1/180
+    maps 1h to 20s; nothing goes under :data:`MIN_SCALED_SECONDS`). Recording-rule names and the
+    window labels keep the nominal windows, so queries of the real rules work on scaled ones."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.time_scale <= 1.0:
+            raise ValueError(f"time_scale: got {self.time_scale!r}; expected 0 < scale <= 1")
 
     def runbook_url(self, alert: str) -> str:
         return f"{self.runbook_base_url.rstrip('/')}/{alert}.md"
+
+    def seconds(self, duration: str | int) -> int:
+        """Seconds of ``duration`` (text like 1h, or seconds) under :attr:`time_scale`."""
+        nominal = duration if isinstance(duration, int) else duration_seconds(duration)
+        if self.time_scale == 1.0:
+            return nominal
+        return max(round(nominal * self.time_scale), MIN_SCALED_SECONDS)
+
+    def span(self, duration: str) -> str:
+        """``duration`` as the rules write it: unchanged at scale 1, else in seconds (20s)."""
+        return duration if self.time_scale == 1.0 else f"{self.seconds(duration)}s"
 
 
 def dataset_alerts(name: str, config: DatasetConfig) -> DatasetAlerts:
@@ -88,12 +113,17 @@ def dataset_alerts(name: str, config: DatasetConfig) -> DatasetAlerts:
 
 
 def build_model(
-    settings: Settings, *, runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
+    settings: Settings,
+    *,
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL,
+    time_scale: float = 1.0,
 ) -> AlertModel:
-    """The alert model of every dataset the settings list, in name order."""
+    """The alert model of every dataset the settings list, in name order (``time_scale``: see
+    :attr:`AlertModel.time_scale`)."""
     return AlertModel(
         datasets=tuple(
             dataset_alerts(name, settings.datasets[name]) for name in sorted(settings.datasets)
         ),
         runbook_base_url=runbook_base_url,
+        time_scale=time_scale,
     )

@@ -59,8 +59,16 @@ def rules_text(groups: list[Group], header: list[str]) -> str:
 def render_rules(model: AlertModel) -> dict[str, str]:
     """File name → text of every rule file of the model."""
     headers = {dataset_file(d.name): _dataset_header(d) for d in model.datasets}
+    scaled = (
+        [
+            f"TIME-SCALED x{model.time_scale:g} for tests: ranges, for: and age thresholds are "
+            "shortened (names and window labels keep the nominal windows). Not for production."
+        ]
+        if model.time_scale != 1.0
+        else []
+    )
     return {
-        name: rules_text(groups, headers.get(name, ["The monitor's own health."]))
+        name: rules_text(groups, [*scaled, *headers.get(name, ["The monitor's own health."])])
         for name, groups in rule_files(model).items()
     }
 

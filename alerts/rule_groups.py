@@ -28,7 +28,6 @@ from alerts.model import (
     DatasetAlerts,
 )
 from smote_monitor import conventions as c
-from smote_monitor.config import duration_seconds
 from smote_monitor.conventions import MetricSpec
 
 Rule = dict[str, Any]
@@ -192,22 +191,24 @@ def _alert(
 def dataset_groups(model: AlertModel, dataset: DatasetAlerts) -> list[Group]:
     prefix = f"{c.RULE_GROUP_PREFIX}-{dataset.name}"
     return [
-        {"name": f"{prefix}-slice-sli", "rules": list(sli_recordings(dataset))},
+        {"name": f"{prefix}-slice-sli", "rules": list(sli_recordings(model, dataset))},
         {"name": f"{prefix}-slo", "rules": list(slo_alerts(model, dataset))},
         {"name": f"{prefix}-runs", "rules": list(run_alerts(model, dataset))},
         {"name": f"{prefix}-data", "rules": list(data_alerts(model, dataset))},
     ]
 
 
-def sli_recordings(dataset: DatasetAlerts) -> Iterable[Rule]:
+def sli_recordings(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
+    """Rates per nominal window (the names), over the model's span of it (the ranges)."""
     name = dataset.name
     for window in WINDOWS:
+        span = model.span(window)
         yield {
             "record": minority_events_rate(window),
-            "expr": _slice_sum("rate", name, _OUTCOME_POSITIVES, window),
+            "expr": _slice_sum("rate", name, _OUTCOME_POSITIVES, span),
         }
-        yield {"record": recall_error_ratio(window), "expr": _ratio(name, "fn", "tp", window)}
-        yield {"record": false_positive_ratio(window), "expr": _ratio(name, "fp", "tn", window)}
+        yield {"record": recall_error_ratio(window), "expr": _ratio(name, "fn", "tp", span)}
+        yield {"record": false_positive_ratio(window), "expr": _ratio(name, "fp", "tn", span)}
 
 
 def burn_rate_rule(model: AlertModel, dataset: DatasetAlerts, tier: BurnRateAlert) -> Rule:
@@ -216,7 +217,7 @@ def burn_rate_rule(model: AlertModel, dataset: DatasetAlerts, tier: BurnRateAler
     long_ratio = _selector(recall_error_ratio(tier.long_window), name)
     short_ratio = _selector(recall_error_ratio(tier.short_window), name)
     events = _selector(minority_events_rate(tier.long_window), name)
-    seconds = duration_seconds(tier.long_window)
+    seconds = model.seconds(tier.long_window)
     expr = (
         f"(\n  {long_ratio} > {threshold}\nand\n  {short_ratio} > {threshold}\n)\n"
         f"and\n  {events} * {seconds} >= {dataset.min_slice_support}"
@@ -259,7 +260,7 @@ def slo_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
         f"{_gauge(c.SLICE_RECALL_UPPER, name)} < {objective}\n"
         f"and on ({', '.join(slice_labels)})\n{supported}",
         model=model,
-        for_=SLICE_FOR,
+        for_=model.span(SLICE_FOR),
         severity=c.SEVERITY_TICKET,
         cause=CAUSE_RECALL,
         summary=(
@@ -280,7 +281,7 @@ def slo_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
         f"{_gauge(c.SLICE_PRECISION, name)} < {precision}\n"
         f"and on ({', '.join(slice_labels)})\n{supported}",
         model=model,
-        for_=SLICE_FOR,
+        for_=model.span(SLICE_FOR),
         severity=c.SEVERITY_TICKET,
         cause=CAUSE_PRECISION,
         summary=(
@@ -295,14 +296,14 @@ def slo_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
     )
 
     factor = _num(FALSE_POSITIVE_RISE_FACTOR)
-    false_positives = _slice_sum("increase", name, "fp", "1h")
+    false_positives = _slice_sum("increase", name, "fp", model.span("1h"))
     yield _alert(
         c.ALERT_FALSE_POSITIVE_RATE_RISING,
         f"{_selector(false_positive_ratio('1h'), name)}\n"
         f"  > {factor} * {_selector(false_positive_ratio('1d'), name)}\n"
         f"and\n{false_positives} >= {dataset.min_slice_support}",
         model=model,
-        for_=SLICE_FOR,
+        for_=model.span(SLICE_FOR),
         severity=c.SEVERITY_TICKET,
         cause=CAUSE_FALSE_POSITIVES,
         summary=(
@@ -350,14 +351,15 @@ def run_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
     )
 
     shift = _num(dataset.synthetic_shift_max)
-    change = f"{ratio}\n  - {_gauge(c.RUN_SYNTHETIC_RATIO, name, offset=SHIFT_STEP)}"
+    step = model.span(SHIFT_STEP)
+    change = f"{ratio}\n  - {_gauge(c.RUN_SYNTHETIC_RATIO, name, offset=step)}"
     yield _alert(
         c.ALERT_SYNTHETIC_RATIO_SHIFT,
         # A finished run replaces the gauge's value: at the step after it lands, value minus the
         # value one step earlier is the change between consecutive runs (0 between runs). The
         # subquery keeps the largest such change of the last day in view, so the alert stays
         # up for a day after the run and resolves by itself.
-        f"max_over_time(\n  abs(\n  {change}\n  )[{SYNTHETIC_SHIFT_WINDOW}:{SHIFT_STEP}]\n)"
+        f"max_over_time(\n  abs(\n  {change}\n  )[{model.span(SYNTHETIC_SHIFT_WINDOW)}:{step}]\n)"
         f" > {shift}",
         model=model,
         severity=c.SEVERITY_TICKET,
@@ -387,13 +389,12 @@ def run_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
 
     runs = c.RUNS
     window = RETRAIN_SUCCESS_WINDOW
+    span = model.span(window)
 
     def runs_increase(outcome: str | None = None) -> str:
         matchers = {c.LABEL_OUTCOME: outcome} if outcome is not None else {}
         inner = _selector(runs.sample_name, name, **matchers)
-        return (
-            f"sum {_by((c.LABEL_DATASET,))} (max {_by(runs.labels)} (increase({inner}[{window}])))"
-        )
+        return f"sum {_by((c.LABEL_DATASET,))} (max {_by(runs.labels)} (increase({inner}[{span}])))"
 
     success = _num(dataset.retrain_success)
     yield _alert(
@@ -432,7 +433,7 @@ def run_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
         latest = _gauge(spec, name)
         history = (
             f"max {_by(spec.labels)} (quantile_over_time(0.5, "
-            f"{_selector(spec.sample_name, name)}[{RESOURCE_HISTORY}]))"
+            f"{_selector(spec.sample_name, name)}[{model.span(RESOURCE_HISTORY)}]))"
         )
         yield _alert(
             alert,
@@ -469,7 +470,7 @@ def data_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
         f"{_gauge(c.FEATURE_DRIFT_SCORE, name, by=detected.labels)}\n"
         f"and on ({', '.join(detected.labels)})\n{_gauge(detected, name)} == 1",
         model=model,
-        for_=SLICE_FOR,
+        for_=model.span(SLICE_FOR),
         severity=c.SEVERITY_TICKET,
         cause=CAUSE_DRIFT,
         summary="Feature {{ $labels.feature }} of {{ $labels.dataset }} drifted in production",
@@ -498,7 +499,8 @@ def data_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
     stale = dataset.stale_after_seconds
     yield _alert(
         c.ALERT_PRODUCTION_DATA_STALE,
-        f"time() - {_gauge(c.DRIFT_LAST_EVALUATION_TIMESTAMP_SECONDS, name)} > {stale}",
+        f"time() - {_gauge(c.DRIFT_LAST_EVALUATION_TIMESTAMP_SECONDS, name)} > "
+        f"{model.seconds(stale)}",
         model=model,
         labels={c.LABEL_REASON: "no_evaluation"},
         severity=c.SEVERITY_TICKET,
@@ -513,7 +515,8 @@ def data_alerts(model: AlertModel, dataset: DatasetAlerts) -> Iterable[Rule]:
     rows = c.PRODUCTION_ROWS
     yield _alert(
         c.ALERT_PRODUCTION_DATA_STALE,
-        f"max {_by(rows.labels)} (increase({_selector(rows.sample_name, name)}[{window}])) == 0",
+        f"max {_by(rows.labels)} (increase({_selector(rows.sample_name, name)}"
+        f"[{model.span(window)}])) == 0",
         model=model,
         labels={c.LABEL_REASON: "no_rows"},
         severity=c.SEVERITY_TICKET,
@@ -539,7 +542,7 @@ def monitor_group(model: AlertModel) -> Group:
             f"absent({c.MONITOR_BUILD_INFO.sample_name})",
             model=model,
             labels={c.LABEL_REASON: "not_scraped"},
-            for_="5m",
+            for_=model.span("5m"),
             severity=c.SEVERITY_PAGE,
             cause=CAUSE_MONITOR,
             summary="No smote-monitor is exporting metrics",
@@ -553,7 +556,7 @@ def monitor_group(model: AlertModel) -> Group:
             f"{c.MONITOR_STORE_UP.sample_name} == 0",
             model=model,
             labels={c.LABEL_REASON: "store_down"},
-            for_="5m",
+            for_=model.span("5m"),
             severity=c.SEVERITY_PAGE,
             cause=CAUSE_MONITOR,
             summary="smote-monitor on {{ $labels.instance }} cannot read its store",
@@ -566,9 +569,9 @@ def monitor_group(model: AlertModel) -> Group:
             c.ALERT_MONITOR_JOB_FAILING,
             # The catalog's job label survives scraping only with honor_labels: true (else it
             # becomes exported_job); the alert still fires without it, just less specific.
-            f"max by ({job}) (increase({failures.sample_name}[15m])) > 0\n"
+            f"max by ({job}) (increase({failures.sample_name}[{model.span('15m')}])) > 0\n"
             f"unless on ({job})\n"
-            f"(time() - max by ({job}) ({last_success.sample_name})) < 900",
+            f"(time() - max by ({job}) ({last_success.sample_name})) < {model.seconds('15m')}",
             model=model,
             severity=c.SEVERITY_TICKET,
             cause=CAUSE_MONITOR,

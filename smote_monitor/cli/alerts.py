@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from smote_monitor.cli._context import EXIT_FAILURE, console, fail, print_plain, state
+from smote_monitor.cli._context import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    console,
+    fail,
+    print_plain,
+    state,
+)
 
 app = typer.Typer(help="Prometheus alert rules generated from the datasets' SLOs.")
 
@@ -35,6 +42,13 @@ def render(
     check: bool = typer.Option(
         False, "--check", help="Write nothing; fail when the files on disk differ (for CI)."
     ),
+    time_scale: float = typer.Option(
+        1.0,
+        "--time-scale",
+        help="Scale every range, for: and age threshold of the rules by this factor (e.g. "
+        "0.005556 maps 1h to 20s), for tests and demos that must see alerts fire in seconds; "
+        "the names keep the nominal windows. Never for production rules.",
+    ),
 ) -> None:
     """Render one rule file per dataset (burn rates, SLOs, runs, data) and one for the monitor.
 
@@ -44,8 +58,12 @@ def render(
     from alerts.model import DEFAULT_RUNBOOK_BASE_URL, build_model
     from alerts.render import RULES_SUFFIX, render_rules, render_runbooks, write
 
+    if not 0.0 < time_scale <= 1.0:
+        fail(f"--time-scale: got {time_scale:g}; expected 0 < scale <= 1", EXIT_BAD_INPUT)
     model = build_model(
-        state(ctx).settings, runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL
+        state(ctx).settings,
+        runbook_base_url=runbook_base_url or DEFAULT_RUNBOOK_BASE_URL,
+        time_scale=time_scale,
     )
     outputs = [(out, render_rules(model), RULES_SUFFIX)]
     if runbooks is not None:
