@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from datetime import timedelta
 from enum import StrEnum
 
@@ -57,7 +58,7 @@ def replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class Leadership:
+class Leadership(ABC):
     """Base of both mechanisms: a daemon thread re-checking leadership every ``interval``."""
 
     mechanism = "none"
@@ -128,14 +129,16 @@ class Leadership:
         else:
             log.info("role follower: another replica runs the scheduled jobs (%s)", self.mechanism)
 
+    @abstractmethod
     def _check(self) -> bool:
-        raise NotImplementedError
+        """Hold or take leadership now; True when this replica is the leader."""
 
-    def _lost(self) -> None:
+    def _lost(self) -> None:  # noqa: B027 - optional hook: only the lock holds state to drop
         """Forget leadership state after a store failure."""
 
+    @abstractmethod
     def _release(self) -> None:
-        raise NotImplementedError
+        """Give leadership up (a clean shutdown)."""
 
 
 class AdvisoryLockLeadership(Leadership):
