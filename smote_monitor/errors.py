@@ -101,5 +101,9 @@ class RunConflictError(SmoteMonitorError):
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:
+    # A numpy scalar reads as the value it holds: "got 7", not "got np.int64(7)".
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        value = item()
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -114,9 +114,10 @@ def _bucket_settings(config: DatasetConfig) -> Any:
 def fold_staged(
     store: Store, config: DatasetConfig, dataset: str, reference: Reference, now: datetime
 ) -> int:
-    """Fold every staged batch into the drift profiles of its rows' buckets; rows older than
-    the largest window are counted in their bucket's rows but not profiled (the bucket is about
-    to be dropped)."""
+    """Fold every staged batch into the drift profiles of its rows' buckets, and delete it.
+
+    Rows older than the largest window are dropped unprofiled: their bucket is past every
+    window (their labels still count, in the counters and the join)."""
     import numpy as np
     import pandas as pd
 

@@ -80,13 +80,11 @@ def configured(settings: Settings, dataset: str) -> DatasetConfig:
     return config
 
 
-def _require(frame: Any, columns: list[str], what: str) -> None:
-    for column in columns:
+def _check_columns(frame: Any, required: list[str], known: set[str], what: str) -> None:
+    """Every required column present, and no column the dataset does not know."""
+    for column in required:
         if column not in frame.columns:
             raise InvalidInputError(f"rows.{column}", None, f"a column of every {what} row")
-
-
-def _refuse_unknown(frame: Any, known: set[str], what: str) -> None:
     unknown = [str(c) for c in frame.columns if c not in known]
     if unknown:
         raise InvalidInputError(
@@ -132,7 +130,7 @@ def _classes(frame: Any, column: str, values: list[Any], reference: Reference) -
         if value is not None and value not in allowed:
             raise InvalidInputError(
                 f"rows.{index}.{column}",
-                _plain(frame[column].iloc[index]),
+                frame[column].iloc[index],
                 f"one of the classes {reference.positive!r} and {reference.negative!r}",
             )
 
@@ -151,16 +149,10 @@ def _timestamps(frame: Any, column: str | None, now: float) -> list[float]:
         index = int(stamps.isna().to_numpy().argmax())
         raise InvalidInputError(
             f"rows.{index}.{column}",
-            _plain(raw.iloc[index]),
+            raw.iloc[index],
             "a timestamp (ISO 8601 text, or Unix seconds)",
         )
     return (stamps.astype("int64") / 1e9).tolist()
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value it holds (messages show ``7``, not ``np.int64(7)``)."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
 
 
 def _outcome(label: str, prediction: str, positive: str) -> str:
@@ -243,9 +235,7 @@ def push_predictions(
     required = [id_column, config.prediction, *config.slices]
     if ts_column is not None:
         required.append(ts_column)
-    _require(frame, required, "prediction")
-    known = {*required, config.target, *features}
-    _refuse_unknown(frame, known, "prediction")
+    _check_columns(frame, required, {*required, config.target, *features}, "prediction")
     if len(frame) == 0:
         _save_watermark(store, dataset, watermark)
         return PushResult(0, 0, 0)
@@ -324,11 +314,10 @@ def push_labels(
     reference = current_reference(store, config, dataset)
     id_column = config.id_column
     assert id_column is not None
-    _require(frame, [id_column, config.target], "label")
     known = {id_column, config.target}
     if config.timestamp_column is not None:
         known.add(config.timestamp_column)
-    _refuse_unknown(frame, known, "label")
+    _check_columns(frame, [id_column, config.target], known, "label")
     if len(frame) == 0:
         _save_watermark(store, dataset, watermark)
         return PushResult(0, 0, 0)
