@@ -41,6 +41,20 @@ class InvalidInputError(SmoteMonitorError, ValueError):
         """The same error, said of one item of several (``record 1 (fraud/k1): …``)."""
         return InvalidInputError(self.field, self.value, self.expected, where=where)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised on a Dask worker, the error crosses to the client pickled: rebuild it from
+        # its parts (the default would call __init__ with the message alone).
+        return (_invalid_input, (self.field, self.value, self.expected, self.where))
+
+
+def _invalid_input(field: str, value: Any, expected: str, where: str | None) -> InvalidInputError:
+    return InvalidInputError(field, value, expected, where=where)
+
+
+class DistributedJobError(SmoteMonitorError):
+    """A job on a Dask cluster could not finish: the scheduler was unreachable, or a task's
+    workers kept dying. Nothing was stored."""
+
 
 class StoreUnavailableError(SmoteMonitorError):
     """The SQL store could not be reached (connection refused, timeout, locked database)."""

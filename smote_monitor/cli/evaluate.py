@@ -16,6 +16,7 @@ from smote_monitor.errors import InvalidInputError
 if TYPE_CHECKING:
     from smote_monitor.config import DatasetConfig, Settings
     from smote_monitor.evaluation.window import WindowResult
+    from smote_monitor.store import Store
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -46,7 +47,7 @@ SLICE_COLUMNS = (
 def evaluate(
     ctx: typer.Context,
     dataset: str = typer.Option(..., "--dataset", "-d", help="Dataset name (as in the config)."),
-    production: Path | None = typer.Option(
+    production: str | None = typer.Option(
         None,
         "--production",
         "-p",
@@ -63,6 +64,16 @@ def evaluate(
         "labels). A label given twice counts once, the last one wins.",
     ),
     window: str = typer.Option("adhoc", "--window", help="Name of the window in the results."),
+    dask: str | None = typer.Option(
+        None,
+        "--dask",
+        metavar="SCHEDULER",
+        help="Fold the --production files on a Dask cluster, one file per partition, and merge "
+        "the partial accumulators (only they cross the network, never rows): tcp://host:8786 "
+        "for a running scheduler, or 'local' for a LocalCluster of one single-threaded worker "
+        "process per core. Same results as without it; every file must have the first file's "
+        "columns. Needs the extra smote-monitor[dask].",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Compare a production window with the latest reference run and score it per slice.
@@ -84,6 +95,13 @@ def evaluate(
 
     settings = state(ctx).settings
     config = settings.dataset(dataset)
+    if dask is not None:
+        if production is None:
+            raise InvalidInputError("dask", dask, "--production files to fold on the cluster")
+        if labels is not None:
+            raise InvalidInputError(
+                "labels", str(labels), "no --labels with --dask (join the labels into the files)"
+            )
     if production is None:
         _cycle(settings, dataset, as_json)
         return
@@ -95,24 +113,38 @@ def evaluate(
             by_id = read_labels(labels, config.id_column, config.target)
         batches = with_labels(batches, by_id, config.id_column, config.target)
     problem: SlicesNotScoredError | None = None
-    with console.status(f"evaluating {production} ({dataset}), batch by batch"):
-        try:
-            result = evaluate_batches(
-                # a window needs a reference run: a store that does not exist is not created
-                Store(settings.database_url, create=False),
-                settings,
-                dataset,
-                batches,
-                window=window,
-            )
-        except SlicesNotScoredError as exc:
-            result, problem = exc.result, exc
+    # a window needs a reference run: a store that does not exist is not created
+    store = Store(settings.database_url, create=False)
+    try:
+        if dask is not None:
+            result = _on_dask(store, settings, dataset, production, dask, window)
+        else:
+            with console.status(f"evaluating {production} ({dataset}), batch by batch"):
+                result = evaluate_batches(store, settings, dataset, batches, window=window)
+    except SlicesNotScoredError as exc:
+        result, problem = exc.result, exc
     if as_json:
         print_json(result.to_dict())
     else:
         _print_result(result, config, window, slices_scored=problem is None)
     if problem is not None:
         raise problem  # after the drift it stored is shown: exit 2 with the message
+
+
+def _on_dask(
+    store: Store, settings: Settings, dataset: str, production: str, scheduler: str, window: str
+) -> WindowResult:
+    try:  # Dask is an optional extra, imported only here
+        from smote_monitor.evaluation.partitioned import connect, evaluate_files_on_dask
+    except ImportError as exc:
+        raise InvalidInputError(
+            "dask", scheduler, f"the extra smote-monitor[dask] installed ({exc})"
+        ) from exc
+    with (
+        console.status(f"evaluating {production} ({dataset}) on Dask ({scheduler})"),
+        connect(scheduler) as client,
+    ):
+        return evaluate_files_on_dask(store, settings, dataset, production, client, window=window)
 
 
 def _cycle(settings: Settings, dataset: str, as_json: bool) -> None:
@@ -158,6 +190,7 @@ def _print_result(
     console.print(
         f"[bold]{dataset}[/] window {window}: {result.n_rows:,} rows, {result.n_labeled:,} "
         f"labelled; reference run {result.reference_run_id}; evaluation {result.evaluation_id}"
+        + ("" if result.partitions is None else f"; on Dask, {result.partitions} partitions")
     )
     rows: list[list[Cell]] = [
         [

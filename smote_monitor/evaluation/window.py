@@ -11,6 +11,7 @@ the drift is stored without slices and :class:`SlicesNotScoredError` says so.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Iterable, Iterator
@@ -56,6 +57,9 @@ class WindowResult:
     folded_rows: dict[str, int]
     missing_features: dict[str, str | None]
     """Reference features absent from the window → the first file lacking them (if known)."""
+    partitions: int | None = None
+    """Partitions folded on Dask and merged (:mod:`~smote_monitor.evaluation.partitioned`);
+    ``None`` when the window was folded in this process."""
 
     def problems(self) -> list[str]:
         """One plain sentence per feature flagged broken, in reference order."""
@@ -87,6 +91,8 @@ class WindowResult:
             "slices": [_clean(m.to_dict()) for m in self.slices],
             "folded_rows": self.folded_rows,
             "problems": self.problems(),
+            "engine": "local" if self.partitions is None else "dask",
+            "partitions": self.partitions,
         }
 
 
@@ -122,22 +128,38 @@ def _batches(frame: Any, rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Any]:
 
 class _Window:
     """What an evaluation keeps of a window while its batches stream by: fixed-size
-    accumulators (feature profiles, confusion counts per slice) and row counts."""
+    accumulators (feature profiles, confusion counts per slice) and row counts.
+
+    Two windows of the same dataset and reference merge (:meth:`merge`), so a window can be
+    folded in parts — partitions on Dask workers — and the parts combined. ``class_keys`` are
+    the reference run's class labels (``run.class_counts_before``), kept instead of the run so
+    a window can travel to another process. ``known_slices`` fix slice columns' own values
+    (default: those :func:`reference_slice_values` fixes).
+    """
 
     def __init__(
-        self, dataset: str, config: DatasetConfig, run: Run, reference: dict[str, FeatureProfile]
+        self,
+        dataset: str,
+        config: DatasetConfig,
+        class_keys: list[str],
+        reference: dict[str, FeatureProfile],
+        *,
+        workers: int | None = None,
+        known_slices: dict[str, list[Any]] | None = None,
     ) -> None:
         self.dataset = dataset
         self.config = config
-        self.run = run
+        self.class_keys = class_keys
         self.reference = reference
         self.profiles = WindowAccumulator.for_reference(
-            reference, settings=config.drift.profile_settings()
+            reference, workers=workers, settings=config.drift.profile_settings()
         )
         self.counts = SliceCounts(
             config.slices,
             max_values=config.max_slice_values,
-            known_values=reference_slice_values(config, reference),
+            known_values=reference_slice_values(config, reference)
+            if known_slices is None
+            else known_slices,
         )
         self.classes: tuple[Any, Any] | None = None
         self.missing_features: dict[str, str | None] = {}
@@ -183,12 +205,105 @@ class _Window:
             )
             return
         if self.classes is None:
-            self.classes = classes_of(config, list(self.run.class_counts_before))
+            self.classes = classes_of(config, self.class_keys)
         rows = batch if labelled.all() else batch[labelled]
         self.counts.apply(
             count_batch(rows, config.slices, config.target, config.prediction, *self.classes)
         )
         self.n_labeled += len(rows)
+
+    def merge(self, later: _Window) -> _Window:
+        """This window followed by ``later`` (rows of both; order kept where it matters: the
+        first file lacking a feature, the first slice error, categories in order of arrival)."""
+        out = copy.copy(self)
+        lost = set(self.missing_features) | set(later.missing_features)
+        mine = self.profiles.without(lost - set(self.missing_features))
+        theirs = later.profiles.without(lost - set(later.missing_features))
+        out.profiles = mine.merge(theirs)
+        out.counts = self.counts.merge(later.counts)
+        out.missing_features = {**later.missing_features, **self.missing_features}
+        out.sli_error = self.sli_error if self.sli_error is not None else later.sli_error
+        out.classes = self.classes if self.classes is not None else later.classes
+        out.n_rows = self.n_rows + later.n_rows
+        out.n_labeled = self.n_labeled + later.n_labeled
+        return out
+
+
+def start_window(
+    store: Store, settings: Settings, dataset: str, **options: Any
+) -> tuple[Run, _Window]:
+    """The reference run of the dataset's next window and an empty window against it."""
+    config = settings.dataset(dataset)
+    reference_run, reference = reference_profiles(store, dataset, REAL)
+    window = _Window(dataset, config, list(reference_run.class_counts_before), reference, **options)
+    return reference_run, window
+
+
+def store_window(
+    store: Store,
+    settings: Settings,
+    reference_run: Run,
+    scored: _Window,
+    *,
+    window: str = "adhoc",
+    now: datetime | None = None,
+    partitions: int | None = None,
+) -> WindowResult:
+    """Drift and slice SLIs of a folded window, stored as one evaluation (one transaction).
+
+    Raises as :func:`evaluate_batches` does, after its last batch.
+    """
+    dataset, config, reference = scored.dataset, scored.config, scored.reference
+    if scored.n_rows == 0:
+        raise InvalidInputError("production", "0 rows", "at least one production row")
+    drift = compute_drift(reference, scored.profiles.profiles, flag_unusable=True)
+    counts = scored.counts
+    if scored.sli_error is not None:
+        scored.n_labeled = 0
+    slices = slice_metrics(counts, config.slo.min_slice_support) if scored.n_labeled else []
+    evaluated_at = now or utcnow()
+    with store.write() as session:
+        evaluation = add_evaluation(
+            session,
+            dataset=dataset,
+            kind=PRODUCTION,
+            window=window,
+            evaluated_at=evaluated_at,
+            reference_run_id=reference_run.id,
+            drift=drift,
+            kinds={name: profile.kind.value for name, profile in reference.items()},
+            slices=slices,
+            n_rows=scored.n_rows,
+            n_labeled=scored.n_labeled,
+        )
+        evaluation_id = evaluation.id
+    log.info(
+        "evaluated %s window %s%s: %d rows, drift share %.2f, %d labelled",
+        dataset,
+        window,
+        "" if partitions is None else f" on Dask ({partitions} partitions)",
+        scored.n_rows,
+        drift.share,
+        scored.n_labeled,
+    )
+    result = WindowResult(
+        evaluation_id,
+        dataset,
+        window,
+        reference_run.id,
+        scored.n_rows,
+        scored.n_labeled,
+        drift,
+        slices,
+        dict(counts.folded_rows) if scored.sli_error is None else {},
+        dict(scored.missing_features),
+        partitions,
+    )
+    for problem in result.problems():
+        log.warning("%s %s: %s", dataset, window, problem)
+    if scored.sli_error is not None:
+        raise SlicesNotScoredError(scored.sli_error, result)
+    return result
 
 
 def evaluate_batches(
@@ -220,59 +335,10 @@ def evaluate_batches(
     A reference feature missing from a batch or empty after dropping NaN/inf is no error: it
     is stored flagged drifted (see the module docstring and :meth:`WindowResult.problems`).
     """
-    config = settings.dataset(dataset)
-    reference_run, reference = reference_profiles(store, dataset, REAL)
-    scored = _Window(dataset, config, reference_run, reference)
+    reference_run, scored = start_window(store, settings, dataset)
     for batch in batches:
         scored.add(batch)
-    if scored.n_rows == 0:
-        raise InvalidInputError("production", "0 rows", "at least one production row")
-    drift = compute_drift(reference, scored.profiles.profiles, flag_unusable=True)
-    counts = scored.counts
-    if scored.sli_error is not None:
-        scored.n_labeled = 0
-    slices = slice_metrics(counts, config.slo.min_slice_support) if scored.n_labeled else []
-    evaluated_at = now or utcnow()
-    with store.write() as session:
-        evaluation = add_evaluation(
-            session,
-            dataset=dataset,
-            kind=PRODUCTION,
-            window=window,
-            evaluated_at=evaluated_at,
-            reference_run_id=reference_run.id,
-            drift=drift,
-            kinds={name: profile.kind.value for name, profile in reference.items()},
-            slices=slices,
-            n_rows=scored.n_rows,
-            n_labeled=scored.n_labeled,
-        )
-        evaluation_id = evaluation.id
-    log.info(
-        "evaluated %s window %s: %d rows, drift share %.2f, %d labelled",
-        dataset,
-        window,
-        scored.n_rows,
-        drift.share,
-        scored.n_labeled,
-    )
-    result = WindowResult(
-        evaluation_id,
-        dataset,
-        window,
-        reference_run.id,
-        scored.n_rows,
-        scored.n_labeled,
-        drift,
-        slices,
-        dict(counts.folded_rows) if scored.sli_error is None else {},
-        dict(scored.missing_features),
-    )
-    for problem in result.problems():
-        log.warning("%s %s: %s", dataset, window, problem)
-    if scored.sli_error is not None:
-        raise SlicesNotScoredError(scored.sli_error, result)
-    return result
+    return store_window(store, settings, reference_run, scored, window=window, now=now)
 
 
 def evaluate_frame(

@@ -1,0 +1,367 @@
+"""Windows past one machine: a window's partitions folded on Dask workers, merged, stored.
+
+Each partition (a production file, or a partition of a ``dask.dataframe.DataFrame``) is folded
+on a worker into the accumulators :func:`~smote_monitor.evaluation.window.evaluate_batches`
+keeps — drift profiles, slice counts, row counts — by the same code, batch by batch. The
+partial windows are tree-reduced with their ``merge``, in partition order, so what reaches the
+client is one merged window: bounded by the profile settings and the slice caps, never rows.
+It is stored by the same function as a window folded in one process, so the record is the
+one ``evaluate`` writes.
+
+Exact mode gives the values of one process whatever the partitioning: exact profiles hold
+integer counts of distinct values, categories keep their order of arrival because parts merge
+left to right, and slice counts are integers. One case needs a second pass: a slice column that
+is not a profiled categorical admits values first come, first served up to
+``max_slice_values``; when the window holds more, which values got a slice depends on the
+order of rows, which partitions cannot see. Each part therefore also sends the first
+``max_slice_values`` values of such columns in order; when the merged counts show a column
+overflowed, the slice counts are folded again with those values fixed — the ones one process
+would have admitted. Sketch mode differs from one process only in the last bits of each
+feature's mean and variance (merged pairwise): its histograms are the same.
+
+Dask is an optional extra (``smote-monitor[dask]``): this module imports it, nothing else in
+the package does at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from smote_monitor.config import DatasetConfig, Settings
+from smote_monitor.drift import FeatureProfile
+from smote_monitor.errors import DistributedJobError, InvalidInputError
+from smote_monitor.evaluation.window import (
+    WindowResult,
+    _batches,
+    _Window,
+    start_window,
+    store_window,
+)
+from smote_monitor.slices.values import key_texts, slice_value
+from smote_monitor.sources.files import SOURCE, production_batches, production_files
+from smote_monitor.store import Store
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    import pandas as pd
+    from distributed import Client
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+"""``--dask local``: a LocalCluster of one single-threaded worker process per core."""
+#: Parts merged by one task of the tree reduction.
+SPLIT_EVERY = 8
+#: Seconds to wait for a scheduler named by address.
+CONNECT_TIMEOUT = 30
+#: Thread pools of numeric libraries, pinned to one thread in each worker process so workers
+#: sharing a machine do not fight over its cores.
+PINNED_THREADS = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every partition's task needs to fold it: small, sent once per worker."""
+
+    dataset: str
+    config: DatasetConfig
+    class_keys: list[str]
+    reference: dict[str, FeatureProfile]
+    columns: tuple[str, ...]
+    """Columns every partition must have (the first file's, or the frame's)."""
+    known_slices: dict[str, list[Any]] | None = None
+
+    def window(self) -> _Window:
+        return _Window(
+            self.dataset,
+            self.config,
+            self.class_keys,
+            self.reference,
+            workers=1,  # one thread per worker: the cluster's processes are the parallelism
+            known_slices=self.known_slices,
+        )
+
+
+@dataclass
+class _Part:
+    """A window folded from consecutive partitions."""
+
+    window: _Window
+    first_seen: dict[str, list[str]]
+    """Each slice column's first ``max_slice_values`` labelled values, in order of arrival."""
+    sizes: list[int] = field(default_factory=list)
+    """Bytes of each partition's part as it left its worker (pickled)."""
+
+    def merge(self, later: _Part) -> _Part:
+        cap = self.window.config.max_slice_values
+        seen = {}
+        for column, values in self.first_seen.items():
+            known = set(values)
+            seen[column] = [*values, *(v for v in later.first_seen[column] if v not in known)]
+            seen[column] = seen[column][:cap]
+        return _Part(self.window.merge(later.window), seen, self.sizes + later.sizes)
+
+
+def _fold(plan: _Plan, batches: Iterable[pd.DataFrame], where: str) -> _Part:
+    """Fold one partition's batches, checking each has the declared columns."""
+    window = plan.window()
+    config = plan.config
+    cap = config.max_slice_values
+    first_seen: dict[str, list[str]] = {column: [] for column in config.slices}
+    for batch in batches:
+        missing = [name for name in plan.columns if name not in batch.columns]
+        if missing:
+            raise InvalidInputError(
+                f"production.{missing[0]}",
+                where,
+                f"a column of every partition (the window's columns: {len(plan.columns)}, "
+                "as in its first partition)",
+            )
+        batch.attrs.setdefault(SOURCE, where)  # a file's batches name it already
+        window.add(batch)
+        if window.sli_error is not None or config.target not in batch.columns:
+            continue
+        labelled = batch[config.target].notna()
+        for column, seen in first_seen.items():
+            if len(seen) < cap:
+                known = set(seen)
+                for text in key_texts(batch.loc[labelled, column]).unique():
+                    value = slice_value(text)
+                    if value not in known and len(seen) < cap:
+                        known.add(value)
+                        seen.append(value)
+    # The reference stays behind: the client has it, and it may be the largest thing here.
+    window.reference = {}
+    part = _Part(window, first_seen)
+    part.sizes = [len(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))]
+    return part
+
+
+def _fold_file(plan: _Plan, file: str) -> _Part:
+    return _fold(plan, production_batches(file), file)
+
+
+def _fold_frame(plan: _Plan, frame: pd.DataFrame, index: int) -> _Part:
+    return _fold(plan, _batches(frame), f"partition {index}")
+
+
+def _merge(*parts: _Part) -> _Part:
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.merge(part)
+    return out
+
+
+def _reduce(client: Client, leaves: Sequence[Any]) -> _Part:
+    """Tree-reduce delayed parts (in order) on the cluster; only the root comes back."""
+    from dask import delayed
+    from distributed import KilledWorker
+
+    level = list(leaves)
+    while len(level) > 1:
+        level = [
+            delayed(_merge, pure=True)(*level[i : i + SPLIT_EVERY])
+            for i in range(0, len(level), SPLIT_EVERY)
+        ]
+    # A task whose worker dies is run again on another worker; past the scheduler's
+    # distributed.scheduler.allowed-failures deaths (default 3) the job fails.
+    future = client.compute(level[0])
+    try:
+        part: _Part = future.result()
+    except KilledWorker as exc:
+        raise DistributedJobError(
+            f"dask: workers kept dying while running a task ({exc}); nothing was stored"
+        ) from exc
+    finally:
+        future.release()
+    return part
+
+
+def _run(
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    client: Client,
+    columns: Sequence[str],
+    leaves: Callable[[_Plan], list[Any]],
+    window: str,
+    now: datetime | None,
+) -> WindowResult:
+    reference_run, blank = start_window(store, settings, dataset)
+    plan = _Plan(
+        dataset,
+        blank.config,
+        blank.class_keys,
+        blank.reference,
+        tuple(columns),
+        known_slices={c: sorted(blank.counts.values[c]) for c in blank.counts.fixed},
+    )
+    parts = leaves(plan)
+    if not parts:
+        raise InvalidInputError("production", "0 partitions", "at least one partition")
+    part = _reduce(client, parts)
+    overflowed = {
+        column: values
+        for column, values in part.first_seen.items()
+        if column not in blank.counts.fixed and part.window.counts.folded_rows[column] > 0
+    }
+    if overflowed and part.window.sli_error is None:
+        # One process admits a non-profiled slice column's values first come, first served:
+        # fix the ones it would have admitted and count the slices again.
+        log.info(
+            "%s: slice columns %s exceed max_slice_values; counting their slices again with the "
+            "values one process admits first",
+            dataset,
+            ", ".join(sorted(overflowed)),
+        )
+        refold = _Plan(
+            dataset,
+            plan.config,
+            plan.class_keys,
+            plan.reference,
+            plan.columns,
+            known_slices={**(plan.known_slices or {}), **overflowed},
+        )
+        again = _reduce(client, leaves(refold))
+        part.window.counts = again.window.counts
+        part.sizes += again.sizes
+    part.window.reference = blank.reference
+    return store_window(
+        store, settings, reference_run, part.window, window=window, now=now, partitions=len(parts)
+    )
+
+
+def evaluate_frame_on_dask(
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    frame: dd.DataFrame,
+    client: Client,
+    *,
+    window: str = "adhoc",
+    now: datetime | None = None,
+) -> WindowResult:
+    """:func:`~smote_monitor.evaluation.window.evaluate_batches` of a Dask DataFrame, folded
+    partition by partition on ``client``'s cluster and stored as one evaluation.
+
+    Every partition must have the frame's columns: a partition lacking one is an
+    :class:`InvalidInputError` naming it, and nothing is stored. Columns the frame itself lacks
+    behave as in one process (a missing feature is flagged drifted; a missing slice column
+    stores the drift without slices and raises ``SlicesNotScoredError``).
+
+    Raises
+    ------
+    DistributedJobError
+        A task's worker died more than ``RETRIES`` times. Nothing is stored.
+    """
+    columns = [str(c) for c in frame.columns]
+
+    def leaves(plan: _Plan) -> list[Any]:
+        from dask import delayed
+
+        shared = delayed(plan, pure=True)  # one key: sent once to each worker, not per task
+        return [
+            delayed(_fold_frame, pure=True)(shared, part, index)
+            for index, part in enumerate(frame.to_delayed())
+        ]
+
+    return _run(store, settings, dataset, client, columns, leaves, window, now)
+
+
+def evaluate_files_on_dask(
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    path: str | os.PathLike[str],
+    client: Client,
+    *,
+    window: str = "adhoc",
+    now: datetime | None = None,
+) -> WindowResult:
+    """``smote-monitor evaluate -p PATH --dask``: each file a partition, read on a worker.
+
+    Files are read as ``evaluate`` reads them (:func:`~smote_monitor.sources.production_batches`,
+    batch by batch). Every file must have the first file's columns; one lacking a column is an
+    :class:`InvalidInputError` naming the file and column, and nothing is stored. A URL
+    (``s3://…``) is read with ``dask.dataframe.read_parquet`` (its filesystem package, e.g.
+    s3fs, installed) and evaluated as a frame.
+    """
+    text = os.fspath(path)
+    if "://" in text:
+        import dask.dataframe as dd
+
+        return evaluate_frame_on_dask(
+            store, settings, dataset, dd.read_parquet(text), client, window=window, now=now
+        )
+    files = [str(f) for f in production_files(text)]
+    columns = _columns_of(files[0])
+
+    def leaves(plan: _Plan) -> list[Any]:
+        from dask import delayed
+
+        shared = delayed(plan, pure=True)  # one key: sent once to each worker, not per task
+        return [delayed(_fold_file, pure=True)(shared, file) for file in files]
+
+    return _run(store, settings, dataset, client, columns, leaves, window, now)
+
+
+def _columns_of(file: str) -> list[str]:
+    first: Iterator[pd.DataFrame] = production_batches(file, batch_rows=1)
+    try:
+        return [str(c) for c in next(first).columns]
+    finally:
+        close = getattr(first, "close", None)
+        if close is not None:
+            close()
+
+
+@contextlib.contextmanager
+def connect(scheduler: str) -> Iterator[Client]:
+    """A client of the Dask scheduler at ``scheduler`` (``tcp://host:8786``), or of a new
+    :class:`distributed.LocalCluster` when it is ``"local"``: one worker process per core, one
+    thread each, numeric thread pools pinned to one thread.
+
+    Raises
+    ------
+    DistributedJobError
+        The scheduler cannot be reached within ``CONNECT_TIMEOUT`` seconds.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler == LOCAL:
+        with (
+            LocalCluster(
+                n_workers=os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env=PINNED_THREADS,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    if not scheduler or "://" not in scheduler:
+        raise InvalidInputError(
+            "dask", scheduler, "a scheduler address such as tcp://host:8786, or 'local'"
+        )
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise DistributedJobError(
+            f"dask: cannot reach the scheduler at {scheduler} ({exc}); nothing was stored"
+        ) from exc
+    with client:
+        yield client
