@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +36,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from smote_monitor.config import DatasetConfig, Settings
-from smote_monitor.drift import FeatureProfile
+from smote_monitor.drift import FeatureProfile, WindowAccumulator
+from smote_monitor.drift.profile import ProfileSettings
 from smote_monitor.errors import DistributedJobError, InvalidInputError
 from smote_monitor.evaluation.window import (
     WindowResult,
@@ -52,6 +54,8 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
     import pandas as pd
     from distributed import Client
+
+    from smote_monitor.drift import ColumnKind
 
 log = logging.getLogger(__name__)
 
@@ -166,26 +170,7 @@ def _merge(*parts: _Part) -> _Part:
 
 def _reduce(client: Client, leaves: Sequence[Any]) -> _Part:
     """Tree-reduce delayed parts (in order) on the cluster; only the root comes back."""
-    from dask import delayed
-    from distributed import KilledWorker
-
-    level = list(leaves)
-    while len(level) > 1:
-        level = [
-            delayed(_merge, pure=True)(*level[i : i + SPLIT_EVERY])
-            for i in range(0, len(level), SPLIT_EVERY)
-        ]
-    # A task whose worker dies is run again on another worker; past the scheduler's
-    # distributed.scheduler.allowed-failures deaths (default 3) the job fails.
-    future = client.compute(level[0])
-    try:
-        part: _Part = future.result()
-    except KilledWorker as exc:
-        raise DistributedJobError(
-            f"dask: workers kept dying while running a task ({exc}); nothing was stored"
-        ) from exc
-    finally:
-        future.release()
+    part: _Part = _reduce_values(client, leaves, _merge)
     return part
 
 
@@ -239,7 +224,14 @@ def _run(
         part.sizes += again.sizes
     part.window.reference = blank.reference
     return store_window(
-        store, settings, reference_run, part.window, window=window, now=now, partitions=len(parts)
+        store,
+        settings,
+        reference_run,
+        part.window,
+        window=window,
+        now=now,
+        partitions=len(parts),
+        part_bytes=tuple(part.sizes),
     )
 
 
@@ -328,7 +320,7 @@ def _columns_of(file: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def connect(scheduler: str) -> Iterator[Client]:
+def connect(scheduler: str, *, timeout: float = CONNECT_TIMEOUT) -> Iterator[Client]:
     """A client of the Dask scheduler at ``scheduler`` (``tcp://host:8786``), or of a new
     :class:`distributed.LocalCluster` when it is ``"local"``: one worker process per core, one
     thread each, numeric thread pools pinned to one thread.
@@ -336,7 +328,7 @@ def connect(scheduler: str) -> Iterator[Client]:
     Raises
     ------
     DistributedJobError
-        The scheduler cannot be reached within ``CONNECT_TIMEOUT`` seconds.
+        The scheduler cannot be reached within ``timeout`` seconds.
     """
     from distributed import Client, LocalCluster
 
@@ -358,10 +350,182 @@ def connect(scheduler: str) -> Iterator[Client]:
             "dask", scheduler, "a scheduler address such as tcp://host:8786, or 'local'"
         )
     try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        client = Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise DistributedJobError(
             f"dask: cannot reach the scheduler at {scheduler} ({exc}); nothing was stored"
         ) from exc
     with client:
         yield client
+
+
+def profiles_on_dask(
+    frame: dd.DataFrame,
+    client: Client,
+    *,
+    features: list[str] | None = None,
+    categorical: list[str] | None = None,
+    numeric: list[str] | None = None,
+    settings: ProfileSettings | None = None,
+) -> dict[str, FeatureProfile]:
+    """:func:`~smote_monitor.drift.build_profiles` of a training set held as a Dask DataFrame:
+    each partition profiled on a worker, the profiles tree-reduced with their ``merge``.
+
+    Two passes over the partitions: the first decides what one process decides from the
+    whole frame — the kind of each integer column left to inference (categorical up to 10
+    distinct values), and each numeric column's standard deviation, which picks its sketch
+    grid — and sends back only those; the second profiles. Exact profiles equal
+    ``build_profiles(frame.compute())`` (values, counts, categories in order of arrival); only
+    ``mean`` and ``m2`` may differ in their last bits, and no drift method reads them in exact
+    mode.
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`~smote_monitor.drift.build_profiles`: an unknown feature; a column empty after
+        dropping NaN and ±inf.
+    """
+    from dataclasses import replace
+
+    from dask import delayed
+
+    from smote_monitor.drift import ColumnKind, resolve_kinds
+    from smote_monitor.drift.columns import INT_CATEGORICAL_MAX_UNIQUE
+    from smote_monitor.drift.sketch import exponent_for
+
+    settings = settings or ProfileSettings()
+    meta = frame._meta
+    resolve_kinds(meta, features, categorical, numeric)  # unknown or doubly declared columns
+    chosen = list(meta.columns if features is None else features)
+    declared = set(categorical or ()) | set(numeric or ())
+    counted = [c for c in chosen if c not in declared and _is_integer(meta[c].dtype)]
+    parts = frame.to_delayed()
+    scans = [delayed(_scan, pure=True)(p, chosen, counted) for p in parts]
+    scan = _reduce_values(client, scans, _merge_scans)
+    kinds = resolve_kinds(meta, chosen, categorical, numeric)
+    for name in counted:
+        kinds[name] = (
+            ColumnKind.CATEGORICAL
+            if len(scan.distinct[name]) <= INT_CATEGORICAL_MAX_UNIQUE
+            else ColumnKind.NUMERIC
+        )
+    grid = {
+        name: exponent_for(
+            math.sqrt(scan.moments[name][2] / scan.moments[name][0])
+            if scan.moments[name][0]
+            else math.nan,
+            settings.resolution,
+        )
+        for name, kind in kinds.items()
+        if kind is ColumnKind.NUMERIC
+    }
+    leaves = [delayed(_profile_part, pure=True)(p, kinds, settings, grid) for p in parts]
+    merged = _reduce_values(client, leaves, _merge_accumulators)
+    profiles = {}
+    for name, profile in merged.profiles.items():
+        if profile.n == 0:
+            raise InvalidInputError(
+                f"features.{name}",
+                f"{profile.n_missing} rows, all NaN/inf/missing",
+                "at least one value after dropping NaN and ±inf",
+            )
+        # One process leaves the grid unset (a sketch carries its own exponent).
+        profiles[name] = replace(profile, grid_exponent=None)
+    return profiles
+
+
+@dataclass
+class _Scan:
+    distinct: dict[str, set[Any]]
+    """Distinct values of integer columns, up to one past the categorical limit."""
+    moments: dict[str, tuple[int, float, float]]
+    """Finite values of numeric-typed columns: count, mean, sum of squared deviations."""
+
+
+def _is_integer(dtype: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_integer_dtype(dtype))
+
+
+def _scan(frame: pd.DataFrame, columns: list[str], counted: list[str]) -> _Scan:
+    import numpy as np
+    import pandas as pd
+
+    from smote_monitor.drift.columns import INT_CATEGORICAL_MAX_UNIQUE
+
+    distinct = {
+        c: set(frame[c].dropna().unique()[: INT_CATEGORICAL_MAX_UNIQUE + 1]) for c in counted
+    }
+    moments = {}
+    for name in columns:
+        dtype = frame[name].dtype
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            continue
+        values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = values[np.isfinite(values)]
+        mean = float(values.mean()) if values.size else 0.0
+        moments[name] = (int(values.size), mean, float(np.dot(values - mean, values - mean)))
+    return _Scan(distinct, moments)
+
+
+def _merge_scans(*scans: _Scan) -> _Scan:
+    from smote_monitor.drift.columns import INT_CATEGORICAL_MAX_UNIQUE
+
+    out = _Scan({k: set(v) for k, v in scans[0].distinct.items()}, dict(scans[0].moments))
+    for scan in scans[1:]:
+        for name, values in scan.distinct.items():
+            union = out.distinct[name] | values
+            out.distinct[name] = set(list(union)[: INT_CATEGORICAL_MAX_UNIQUE + 1])
+        for name, (n_b, mean_b, m2_b) in scan.moments.items():
+            n_a, mean_a, m2_a = out.moments.get(name, (0, 0.0, 0.0))
+            n = n_a + n_b
+            if n == 0:
+                continue
+            delta = mean_b - mean_a
+            out.moments[name] = (
+                n,
+                mean_a + delta * n_b / n,
+                m2_a + m2_b + delta * delta * n_a * n_b / n,
+            )
+    return out
+
+
+def _profile_part(
+    frame: pd.DataFrame,
+    kinds: dict[str, ColumnKind],
+    settings: ProfileSettings,
+    grid: dict[str, int],
+) -> WindowAccumulator:
+    return WindowAccumulator(kinds, settings, grid=grid, workers=1).update(frame)
+
+
+def _merge_accumulators(*parts: WindowAccumulator) -> WindowAccumulator:
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.merge(part)
+    return out
+
+
+def _reduce_values(client: Client, leaves: Sequence[Any], merge: Callable[..., Any]) -> Any:
+    """Tree-reduce delayed values (in order) with ``merge`` on the cluster."""
+    from dask import delayed
+    from distributed import KilledWorker
+
+    level = list(leaves)
+    while len(level) > 1:
+        level = [
+            delayed(merge, pure=True)(*level[i : i + SPLIT_EVERY])
+            for i in range(0, len(level), SPLIT_EVERY)
+        ]
+    # A task whose worker dies is run again on another worker; past the scheduler's
+    # distributed.scheduler.allowed-failures deaths (default 3) the job fails.
+    future = client.compute(level[0])
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        raise DistributedJobError(
+            f"dask: workers kept dying while running a task ({exc}); nothing was stored"
+        ) from exc
+    finally:
+        future.release()

@@ -60,6 +60,8 @@ class WindowResult:
     partitions: int | None = None
     """Partitions folded on Dask and merged (:mod:`~smote_monitor.evaluation.partitioned`);
     ``None`` when the window was folded in this process."""
+    part_bytes: tuple[int, ...] = ()
+    """Size of each partition's accumulators as they left its worker (pickled bytes)."""
 
     def problems(self) -> list[str]:
         """One plain sentence per feature flagged broken, in reference order."""
@@ -248,6 +250,7 @@ def store_window(
     window: str = "adhoc",
     now: datetime | None = None,
     partitions: int | None = None,
+    part_bytes: tuple[int, ...] = (),
 ) -> WindowResult:
     """Drift and slice SLIs of a folded window, stored as one evaluation (one transaction).
 
@@ -298,6 +301,7 @@ def store_window(
         dict(counts.folded_rows) if scored.sli_error is None else {},
         dict(scored.missing_features),
         partitions,
+        part_bytes,
     )
     for problem in result.problems():
         log.warning("%s %s: %s", dataset, window, problem)

@@ -1,0 +1,274 @@
+"""Windows folded on a real Dask cluster (two worker processes) equal the same windows
+evaluated in one process, whatever the partitioning; bad partitions and dying workers store
+nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from smote_monitor import Monitor
+from smote_monitor.errors import DistributedJobError, InvalidInputError
+from smote_monitor.evaluation.partitioned import (
+    connect,
+    evaluate_files_on_dask,
+    evaluate_frame_on_dask,
+)
+from smote_monitor.evaluation.window import (
+    SlicesNotScoredError,
+    WindowResult,
+    evaluate_batches,
+    evaluate_frame,
+)
+from smote_monitor.sources.files import production_batches
+from smote_monitor.store.models import Evaluation
+
+from .data import CONFIG, assert_identical, production, record_runs, stored, write_partitions
+
+N_ROWS = 12_000
+PARTITIONINGS = {
+    "one file": [0, N_ROWS],
+    "three equal": [0, 4000, 8000, N_ROWS],
+    "uneven, with empty files": [0, 0, 17, 3000, 3000, 3001, 9000, 11_999, N_ROWS],
+}
+
+
+def _monitor(url: str, tmp_path: Path) -> Monitor:
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(CONFIG.format(url=url, spool=tmp_path / "spool"))
+    mon = Monitor.from_config(path)
+    record_runs(mon)
+    return mon
+
+
+@pytest.fixture
+def monitor(sqlite_url: str, tmp_path: Path) -> Monitor:
+    return _monitor(sqlite_url, tmp_path)
+
+
+def _evaluations(mon: Monitor) -> int:
+    with mon.store.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Evaluation)) or 0)
+
+
+def _stored(mon: Monitor, result: WindowResult) -> tuple[Any, ...]:
+    with mon.store.read() as session:
+        evaluation = session.get(Evaluation, result.evaluation_id)
+        assert evaluation is not None
+        return stored(evaluation)
+
+
+def _one_process(mon: Monitor, dataset: str, pattern: str) -> WindowResult:
+    """What ``smote-monitor evaluate -p PATTERN`` computes."""
+    return evaluate_batches(mon.store, mon.settings, dataset, production_batches(pattern))
+
+
+@pytest.mark.parametrize("partitioning", list(PARTITIONINGS))
+def test_exact_mode_equals_one_process_bit_for_bit(
+    monitor: Monitor, client: Any, tmp_path: Path, partitioning: str
+) -> None:
+    pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS[partitioning])
+    one = _one_process(monitor, "fraud", pattern)
+    on_dask = evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client)
+    assert_identical(one, on_dask)
+    assert on_dask.partitions == len(PARTITIONINGS[partitioning]) - 1 and one.partitions is None
+    assert on_dask.to_dict()["engine"] == "dask" and one.to_dict()["engine"] == "local"
+    assert _stored(monitor, on_dask) == _stored(monitor, one)
+    # The window is the one the test means: drift, unseen categories, NaN/inf, folded shops.
+    assert on_dask.drift.drifted
+    by_feature = {r.feature: r for r in on_dask.drift.features}
+    assert by_feature["amount"].n_current < N_ROWS  # NaN and ±inf dropped
+    assert by_feature["device"].drifted  # 'tablet' never seen in training
+    assert on_dask.folded_rows["shop"] > 0  # 7 shops, max_slice_values 3
+    labels = {m.slice for m in on_dask.slices}
+    assert "shop=(other)" in labels and "region=(other)" in labels
+
+
+def test_a_sketched_window_stays_within_the_bound_with_the_same_verdicts(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
+    one = _one_process(monitor, "sketched", pattern)
+    on_dask = evaluate_files_on_dask(monitor.store, monitor.settings, "sketched", pattern, client)
+    modes = {r.feature: r.mode for r in on_dask.drift.features}
+    assert modes["amount"] == "sketch"  # 12,000 distinct amounts past an exact cap of 1,000
+    for mine, theirs in zip(one.drift.features, on_dask.drift.features, strict=True):
+        assert (theirs.method, theirs.drifted, theirs.mode) == (
+            mine.method,
+            mine.drifted,
+            mine.mode,
+        )
+        # The sketch's documented bound: normed Wasserstein within 0.002 per sketched side.
+        assert theirs.value == pytest.approx(mine.value, abs=0.004)
+    assert [m.to_dict() for m in on_dask.slices] == [m.to_dict() for m in one.slices]
+
+
+@pytest.mark.parametrize("npartitions", [1, 5])
+def test_a_dask_dataframe_equals_the_same_rows_in_one_process(
+    monitor: Monitor, client: Any, npartitions: int
+) -> None:
+    frame = production(N_ROWS)
+    one = evaluate_frame(monitor.store, monitor.settings, "fraud", frame)
+    on_dask = evaluate_frame_on_dask(
+        monitor.store,
+        monitor.settings,
+        "fraud",
+        dd.from_pandas(frame, npartitions=npartitions, sort=False),
+        client,
+    )
+    assert_identical(one, on_dask)
+    assert on_dask.partitions == npartitions
+
+
+def test_read_parquet_partitions_equal_the_files_in_one_process(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
+    one = _one_process(monitor, "fraud", pattern)
+    on_dask = evaluate_frame_on_dask(
+        monitor.store, monitor.settings, "fraud", dd.read_parquet(pattern), client
+    )
+    assert_identical(one, on_dask)
+
+
+def test_postgres_stores_the_same_record(postgres_url: str, client: Any, tmp_path: Path) -> None:
+    mon = _monitor(postgres_url, tmp_path)
+    pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
+    one = _one_process(mon, "fraud", pattern)
+    on_dask = evaluate_files_on_dask(mon.store, mon.settings, "fraud", pattern, client)
+    assert_identical(one, on_dask)
+    assert _stored(mon, on_dask) == _stored(mon, one)
+
+
+def test_a_file_lacking_a_column_is_refused_by_name_and_nothing_is_stored(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    frame = production(N_ROWS)
+    directory = tmp_path / "p"
+    pattern = write_partitions(frame, directory, PARTITIONINGS["three equal"])
+    broken = directory / "part-001.parquet"
+    frame.iloc[4000:8000].drop(columns=["hour"]).to_parquet(broken, index=False)
+    before = _evaluations(monitor)
+    with pytest.raises(InvalidInputError, match="production.hour") as caught:
+        evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client)
+    assert caught.value.value == str(broken)
+    assert "a column of every partition" in str(caught.value)
+    assert _evaluations(monitor) == before
+
+
+def test_a_column_every_file_lacks_is_flagged_as_in_one_process(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    frame = production(N_ROWS).drop(columns=["hour"])
+    pattern = write_partitions(frame, tmp_path / "p", PARTITIONINGS["three equal"])
+    one = _one_process(monitor, "fraud", pattern)
+    on_dask = evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client)
+    assert_identical(one, on_dask)
+    assert on_dask.missing_features == {"hour": str(tmp_path / "p" / "part-000.parquet")}
+    assert on_dask.problems() == one.problems() != []
+
+
+def test_a_missing_slice_column_stores_the_drift_and_says_so_as_in_one_process(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    frame = production(N_ROWS).drop(columns=["shop"])
+    pattern = write_partitions(frame, tmp_path / "p", PARTITIONINGS["three equal"])
+    with pytest.raises(SlicesNotScoredError) as one:
+        _one_process(monitor, "fraud", pattern)
+    with pytest.raises(SlicesNotScoredError, match="production.shop") as on_dask:
+        evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client)
+    assert str(on_dask.value).split(";")[:2] == str(one.value).split(";")[:2]
+    assert_identical(one.value.result, on_dask.value.result)
+
+
+def test_a_label_outside_the_classes_fails_on_the_worker_and_nothing_is_stored(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    frame = production(N_ROWS)
+    frame.loc[9000, "is_fraud"] = 7.0
+    pattern = write_partitions(frame, tmp_path / "p", PARTITIONINGS["three equal"])
+    before = _evaluations(monitor)
+    with pytest.raises(InvalidInputError, match="is_fraud: got \\[7.0\\]"):
+        evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client)
+    assert _evaluations(monitor) == before
+
+
+def _read_or_die(file: str, marker: str, times: int) -> pd.DataFrame:
+    """Read a file; kill this worker process the first ``times`` times it is asked to."""
+    done = len(os.listdir(marker))
+    if done < times:
+        Path(marker, f"death-{done}").touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return pd.read_parquet(file)
+
+
+def _dying_frame(pattern: str, marker: Path, times: int) -> dd.DataFrame:
+    import glob
+
+    files = sorted(glob.glob(pattern))
+    marker.mkdir()
+    meta = pd.read_parquet(files[0]).iloc[:0]
+    # Only the middle partition's reader dies.
+    readers = [(f, str(marker), times if i == 1 else 0) for i, f in enumerate(files)]
+    return dd.from_map(lambda args: _read_or_die(*args), readers, meta=meta, enforce_metadata=False)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_job_is_retried_and_the_result_is_unchanged(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
+    one = _one_process(monitor, "fraud", pattern)
+    frame = _dying_frame(pattern, tmp_path / "deaths", times=1)
+    on_dask = evaluate_frame_on_dask(monitor.store, monitor.settings, "fraud", frame, client)
+    assert len(os.listdir(tmp_path / "deaths")) == 1  # a worker really died once
+    assert_identical(one, on_dask)
+    client.wait_for_workers(2)
+
+
+@pytest.mark.slow
+def test_workers_killed_on_every_try_fail_the_job_clearly_and_nothing_is_stored(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
+    frame = _dying_frame(pattern, tmp_path / "deaths", times=100)
+    before = _evaluations(monitor)
+    with pytest.raises(DistributedJobError, match="workers kept dying.*nothing was stored"):
+        evaluate_frame_on_dask(monitor.store, monitor.settings, "fraud", frame, client)
+    assert _evaluations(monitor) == before
+    client.wait_for_workers(2)
+
+
+def test_a_scheduler_address_is_checked_and_an_unreachable_one_named() -> None:
+    with pytest.raises(InvalidInputError, match="dask: got 'nowhere'; expected a scheduler"):
+        with connect("nowhere"):
+            pass
+    with pytest.raises(DistributedJobError, match="tcp://127.0.0.1:1"):
+        with connect("tcp://127.0.0.1:1", timeout=1):
+            pass
+
+
+def test_parts_travel_as_accumulators_whose_size_does_not_grow_with_rows(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    def parts(rows: int, name: str) -> WindowResult:
+        frame = production(rows, seed=1)
+        pattern = write_partitions(frame, tmp_path / name, [0, rows // 2, rows])
+        return evaluate_files_on_dask(monitor.store, monitor.settings, "bounded", pattern, client)
+
+    small, big = parts(4_000, "small"), parts(40_000, "big")
+    # Two parts per pass, two passes: shop's 7 values overflow max_slice_values 3.
+    assert big.n_rows == 10 * small.n_rows and len(big.part_bytes) == 4
+    assert {r.mode for r in big.drift.features if r.feature == "amount"} == {"sketch"}
+    # Ten times the rows per partition; the parts hold at most 256 bins per feature, not rows.
+    assert max(big.part_bytes) < 2 * max(small.part_bytes)
+    raw = production(20_000, seed=1).memory_usage(deep=True).sum()
+    assert max(big.part_bytes) < raw / 20
