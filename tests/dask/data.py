@@ -3,6 +3,7 @@ several ways; and the comparison of two window results, value for value."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ def write_partitions(frame: pd.DataFrame, directory: Path, bounds: list[int]) ->
     """Rows ``bounds[i]:bounds[i + 1]`` as file ``part-i.parquet`` (an empty range: a file of
     no rows); returns the glob of the files."""
     directory.mkdir(parents=True)
-    for index, (start, stop) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for index, (start, stop) in enumerate(itertools.pairwise(bounds)):
         part = frame.iloc[start:stop]
         part.to_parquet(directory / f"part-{index:03d}.parquet", index=False)
     return str(directory / "*.parquet")
@@ -140,8 +141,17 @@ def stored(evaluation: Evaluation) -> tuple[Any, ...]:
         evaluation.drift_share,
         evaluation.dataset_drift,
         [
-            (r.feature, r.column_type, r.method, r.value, r.threshold, r.drifted, r.mode)
-            + (r.n_reference, r.n_current)
+            (
+                r.feature,
+                r.column_type,
+                r.method,
+                r.value,
+                r.threshold,
+                r.drifted,
+                r.mode,
+                r.n_reference,
+                r.n_current,
+            )
             for r in evaluation.drift
         ],
         {
