@@ -1,0 +1,1 @@
+"""Deployment examples (Kubernetes, Prometheus) and the generator of their rendered parts."""
