@@ -347,6 +347,25 @@ def get_dataset_status(dataset: DatasetName, ctx: Ctx) -> dict[str, Any]:
     return status
 
 
+# --- the status page ----------------------------------------------------------------------
+
+
+@router.get(
+    "/",
+    response_class=HTMLResponse,
+    summary="Status page (HTML): every dataset's latest run, gate, slice SLIs, drift and alerts",
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The page"},
+        503: {"content": {"text/html": {}}, "description": "The page's store-unreachable banner"},
+    },
+)
+def status_page(ctx: Ctx) -> HTMLResponse:
+    from smote_monitor.server.status_page import render_status_page
+
+    page = render_status_page(ctx.store, ctx.settings)
+    return HTMLResponse(page.html, status_code=page.status_code, headers=page.headers)
+
+
 # --- operations -----------------------------------------------------------------------------
 
 
