@@ -219,6 +219,10 @@ _FUNC_VALUE = re.compile(r"([A-Za-z0-9]+)\s+\$value")
 _Piece = Callable[[Mapping[str, str], float], str]
 
 
+def _literal(text: str) -> _Piece:
+    return lambda labels, value: text
+
+
 class Template:
     """The subset of Go templates the generated rules use: ``{{ $labels.x }}``,
     ``{{ $value }}`` and ``{{ $value | f }}`` / ``{{ f $value }}`` for Prometheus's humanize
@@ -231,14 +235,14 @@ class Template:
         for match in _ACTION.finditer(text):
             if match.start() > last:
                 literal = text[last : match.start()]
-                self.pieces.append(lambda labels, value, s=literal: s)
+                self.pieces.append(_literal(literal))
             self.pieces.append(self._action(match.group(1), where))
             last = match.end()
         rest = text[last:]
         if "{{" in rest or "}}" in rest:
             raise UnsupportedExpression(f"{where}: unbalanced template braces in {text!r}")
         if rest:
-            self.pieces.append(lambda labels, value, s=rest: s)
+            self.pieces.append(_literal(rest))
 
     @staticmethod
     def _action(action: str, where: str) -> _Piece:
@@ -248,7 +252,9 @@ class Template:
             # Prometheus expands with missingkey=zero: a label the alert lacks is "".
             return lambda labels, value: labels.get(name, "")
         function: str | None = None
-        if (match := _VALUE_PIPE.fullmatch(body)) is not None or (match := _FUNC_VALUE.fullmatch(body)) is not None:
+        if (match := _VALUE_PIPE.fullmatch(body)) is not None or (
+            match := _FUNC_VALUE.fullmatch(body)
+        ) is not None:
             function = match.group(1)
         else:
             raise UnsupportedExpression(
@@ -327,8 +333,8 @@ class _Alerting:
         for labels, value in _vector(self.expr.eval(ctx, t)):
             seen = dict(labels)
             alert = {k: v for k, v in labels if k != NAME}
-            for key, template in self.labels.items():
-                alert[key] = template.expand(seen, value)
+            for label, template in self.labels.items():
+                alert[label] = template.expand(seen, value)
             alert[ALERTNAME] = self.name
             key = labels_of(alert)
             if key in results:
@@ -338,33 +344,33 @@ class _Alerting:
                 )
             annotations = {k: tpl.expand(seen, value) for k, tpl in self.annotations.items()}
             results[key] = (value, annotations)
-        for key, (value, annotations) in results.items():
-            known = self.active.get(key)
+        for found, (value, annotations) in results.items():
+            known = self.active.get(found)
             if known is not None and known.state != "inactive":
                 known.value = value
                 known.annotations = annotations
                 continue
-            self.active[key] = _Active(key, annotations, value, active_at=t)
-        for key, alert in list(self.active.items()):
-            if key not in results:
+            self.active[found] = _Active(found, annotations, value, active_at=t)
+        for fingerprint, state in list(self.active.items()):
+            if fingerprint not in results:
                 keep = False
-                if alert.state == "firing" and self.keep_firing_ms > 0:
-                    if alert.keep_firing_since is None:
-                        alert.keep_firing_since = t
-                    keep = t - alert.keep_firing_since < self.keep_firing_ms
-                if alert.state == "pending" or (
-                    alert.resolved_at is not None and t - alert.resolved_at > RESOLVED_RETENTION_MS
+                if state.state == "firing" and self.keep_firing_ms > 0:
+                    if state.keep_firing_since is None:
+                        state.keep_firing_since = t
+                    keep = t - state.keep_firing_since < self.keep_firing_ms
+                if state.state == "pending" or (
+                    state.resolved_at is not None and t - state.resolved_at > RESOLVED_RETENTION_MS
                 ):
-                    del self.active[key]
-                if alert.state != "inactive" and not keep:
-                    alert.state = "inactive"
-                    alert.resolved_at = t
+                    del self.active[fingerprint]
+                if state.state != "inactive" and not keep:
+                    state.state = "inactive"
+                    state.resolved_at = t
                 if not keep:
                     continue
             else:
-                alert.keep_firing_since = None
-            if alert.state == "pending" and t - alert.active_at >= self.hold_ms:
-                alert.state = "firing"
+                state.keep_firing_since = None
+            if state.state == "pending" and t - state.active_at >= self.hold_ms:
+                state.state = "firing"
 
     def states(self) -> list[AlertState]:
         return [

@@ -179,13 +179,13 @@ class SeriesHistory:
         for family in text_string_to_metric_families(exposition):
             for sample in family.samples:
                 labels = dict(sample.labels)
-                for key, value in target.items():
-                    if key in labels and not honor_labels:
-                        labels[f"exported_{key}"] = labels.pop(key)
+                for label, value in target.items():
+                    if label in labels and not honor_labels:
+                        labels[f"exported_{label}"] = labels.pop(label)
                     if honor_labels:
-                        labels.setdefault(key, value)
+                        labels.setdefault(label, value)
                     else:
-                        labels[key] = value
+                        labels[label] = value
                 at = t if sample.timestamp is None else _ms(float(sample.timestamp))
                 key = labels_of({**labels, NAME: sample.name})
                 self._series(sample.name, key).add(at, float(sample.value))

@@ -58,7 +58,7 @@ SETTINGS = {
 }
 
 
-# --- a simulated monitor's /metrics ---------------------------------------------------------------
+# --- a simulated monitor's /metrics -----
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
 """metric name -> [(labels, value)] of one scrape."""
@@ -168,7 +168,7 @@ def scrape_all(
     return history
 
 
-# --- the scenarios --------------------------------------------------------------------------------
+# --- the scenarios -----
 
 
 def healthy() -> SeriesHistory:
@@ -343,7 +343,7 @@ SCENARIOS: dict[str, tuple[Callable[[], SeriesHistory], str, list[tuple[str, dic
 }
 
 
-# --- promtool ------------------------------------------------------------------------------------
+# --- promtool -----
 
 
 @pytest.fixture(scope="module")
@@ -514,7 +514,7 @@ def test_the_page_at_the_moment_it_starts_agrees_with_promtool(
         promtool_test(promtool, tmp_path / str(at), COMMITTED, series, alerts=alerts, at=at * STEP)
 
 
-# --- single constructs against promtool ------------------------------------------------------------
+# --- single constructs against promtool -----
 
 CONSTRUCT_SERIES = [
     # A counter with a reset at 6m, a gap at 9-10m, and a stale marker at 14m.
@@ -624,10 +624,10 @@ def test_the_constructs_give_values_that_can_be_checked() -> None:
     assert rate[(("job", "a"), ("k", "x"))] > 0
     assert query(history, 'c{job="a"}', 14 * STEP) == []  # stale
     assert query(history, 'c{job="a"}', 10 * STEP) != []  # 8m's sample within the lookback
-    assert query(history, "g / h", 5 * STEP)[0][1] == math.inf  # type: ignore[index]
+    assert query(history, 'g{job="a"} / ignoring (k) h', 5 * STEP)[0][1] == math.inf  # type: ignore[index]
 
 
-VALUES = [0, 1e-7, 0.000123, 0.5, 1, 59.9, 61, 3600, 90061, 1234567, 2**30, -5, -0.25, 1e21]
+VALUES = [0, 1e-7, 0.000123, 0.5, 1, 59.9, 61, 3600, 90061, 1234567, 2**30, -5, -0.25, 1e17]
 
 
 def test_annotations_are_templated_as_prometheus_does(promtool: str, tmp_path: Path) -> None:
@@ -652,7 +652,7 @@ def test_annotations_are_templated_as_prometheus_does(promtool: str, tmp_path: P
             history.add_sample("v", {"i": str(i)}, minute * STEP, float(value))
     alerts = evaluate_rules(load_groups([rules]), history, start=0.0, end=3 * STEP)
     assert len(alerts) == len(VALUES)
-    assert {a.annotations["plain"] for a in alerts} >= {"1e+21|13||", "1.234567e+06|9||"}
+    assert {a.annotations["plain"] for a in alerts} >= {"1e+17|13||", "1.234567e+06|9||"}
     promtool_test(promtool, tmp_path, [rules], series, alerts=alerts, at=3 * STEP)
 
 
@@ -698,7 +698,7 @@ def test_keep_firing_for_holds_an_alert_after_its_condition_ends(
     }
 
 
-# --- what is supported, and what is refused --------------------------------------------------------
+# --- what is supported, and what is refused -----
 
 
 def test_every_committed_and_rendered_expression_is_supported(
@@ -772,7 +772,7 @@ def test_durations_parse_like_prometheus() -> None:
     assert parse_duration("1h30m") == 5400.0
     assert parse_duration("0s") == 0.0
     assert parse_duration("1d") == 86400.0
-    with pytest.raises(ValueError, match="for: got '1.5h'; expected a Prometheus duration"):
+    with pytest.raises(ValueError, match=r"for: got '1\.5h'; expected a Prometheus duration"):
         parse_duration("1.5h", field_name="for")
 
 
