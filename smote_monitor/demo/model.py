@@ -48,3 +48,12 @@ def minority_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]
     precision = tp / (tp + fp) if tp + fp else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"recall": recall, "precision": precision, "f1": f1}
+
+
+def recall_threshold(y_true: np.ndarray, proba: np.ndarray, recall: float) -> float:
+    """The highest decision threshold (in steps of 0.01) at which the minority recall on
+    ``(y_true, proba)`` is at least ``recall``: as precise as the recall aim allows."""
+    for threshold in np.arange(0.99, 0.0, -0.01):
+        if minority_metrics(y_true, (proba >= threshold).astype(np.int64))["recall"] >= recall:
+            return round(float(threshold), 2)
+    return 0.01

@@ -9,22 +9,32 @@ from .cli_helpers import run_cli
 
 
 def test_demo_records_one_real_run_on_the_default_store_and_is_idempotent(tmp_path: Path) -> None:
-    # through a pipe with no $COLUMNS first, then on an 80-column terminal: the runs table keeps
-    # the dataset and the run key whole on one line either way
+    # through a pipe with no $COLUMNS first, then on an 80-column terminal: the tables keep the
+    # dataset, the run key and the slice whole on one line either way
     first = run_cli("demo", cwd=tmp_path, columns=None)
     assert first.returncode == 0, first.stderr
-    assert "modeldata::lending_club" in first.stdout
-    assert "class counts 0: 7,005 → 7,005, 1: 388 → 7,005" in first.stdout
+    out = first.stdout
+    assert "modeldata::lending_club" in out
+    assert "4,928 train / 1,971 validation / 2,958 production" in out
+    assert "class counts 0: 4,670 → 4,670, 1: 258 → 4,670" in out
+    assert "SLOs set to what this model reaches on validation" in out
+    assert "gate passed" in out
     assert (tmp_path / "smote-monitor.db").exists()
-    # the rate rise is caught as drift of int_rate, the window as served is not drifted
-    assert "window served: 2,464 loans; drifted features: none" in first.stdout
-    assert "window rates+4pp: 2,464 loans; drifted features: int_rate" in first.stdout
+    # the production split as served is not drifted; the injected features, and only they, are
+    assert "window served: 2,958 loans; drifted features: none" in out
+    assert "window drifted+degraded: 2,958 loans; drifted features: int_rate, annual_inc" in out
+    served, broken = out.split("window served:")[1].split("window drifted+degraded:")
+    # healthy: no slice below the recall SLO; degraded: 60-month loans below it, 36-month not
+    assert "below 0.65" not in served
+    degraded_rows = {line.split()[0]: line for line in broken.splitlines() if "term=" in line}
+    assert "below 0.65" in degraded_rows["term=term_60"]
+    assert "below 0.65" not in degraded_rows["term=term_36"]
 
     again = run_cli("demo", cwd=tmp_path, columns=80)
     assert again.returncode == 0, again.stderr
     for shown in (first, again):
         assert [line for line in shown.stdout.splitlines() if "lending_club   demo-seed-0" in line]
-    assert "…" not in first.stdout
+        assert [line for line in shown.stdout.splitlines() if line.startswith(" term=term_60 ")]
     runs = json.loads(run_cli("runs", "list", "--json", cwd=tmp_path).stdout)
     assert len(runs) == 1
     run = runs[0]
@@ -33,9 +43,10 @@ def test_demo_records_one_real_run_on_the_default_store_and_is_idempotent(tmp_pa
         "demo-seed-0",
         "SMOTE",
     )
-    # 7,393 training loans, 388 bad: SMOTE grows the bad loans to the 7,005 good ones.
-    assert run["class_counts_after"] == {"0": 7005, "1": 7005}
-    assert run["n_synthetic"] == 7005 - 388
-    assert run["computed"]["gate"] is not None and len(run["computed"]["gate"]["checks"]) == 5
+    # 4,928 training loans, 258 bad: SMOTE grows the bad loans to the 4,670 good ones.
+    assert run["class_counts_after"] == {"0": 4670, "1": 4670}
+    assert run["n_synthetic"] == 4670 - 258
+    assert run["computed"]["gate"]["passed"] is True
+    assert len(run["computed"]["gate"]["checks"]) == 5
     assert run["computed"]["leakage"]["suspected"] is False
     assert len(run["audit_sample"]) > 0
