@@ -284,8 +284,11 @@ class Context:
 class Node:
     kind = "vector"  # "scalar", "vector" or "matrix"
 
-    def eval(self, ctx: Context, t: int) -> Any:  # pragma: no cover - every node overrides
-        raise NotImplementedError
+    def eval(self, ctx: Context, t: int) -> Any:
+        """The node's instant value at ``t``. Range nodes (``kind == "matrix"``) have none: they
+        are read through ``windows`` by the function that takes them, and the compiler refuses a
+        range vector anywhere else, so reaching this is a compiler defect worth a clear error."""
+        raise PromQLError(f"a {self.kind} node ({type(self).__name__}) has no instant value")
 
 
 class Expr:
