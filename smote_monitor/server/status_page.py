@@ -31,6 +31,7 @@ from smote_monitor.config import DatasetConfig, Settings, duration_seconds
 from smote_monitor.conventions import (
     DRIFT_EMPTY,
     DRIFT_MISSING,
+    MONITOR_STORE_UP,
     OUTCOME_ERROR,
     OUTCOME_GATE_FAILED,
     OUTCOME_RUNNING,
@@ -211,7 +212,12 @@ def render_status_page(store: Store, settings: Settings, *, now: datetime | None
 
 def _render(**values: Any) -> str:
     return _template().render(
-        refresh=REFRESH_SECONDS, width=WIDTH, geometry=_GEOMETRY, when=_when, **values
+        refresh=REFRESH_SECONDS,
+        store_up=MONITOR_STORE_UP.name,
+        width=WIDTH,
+        geometry=_GEOMETRY,
+        when=_when,
+        **values,
     )
 
 
