@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.burnrate import BurnRateAlert, Policy, burn_rate_alerts
-from smote_monitor.config import DatasetConfig, Settings, duration_seconds
+from smote_monitor.config import DatasetConfig, Settings, duration_seconds, stale_after_seconds
 
 DEFAULT_RUNBOOK_BASE_URL = "alerts/runbooks"
 """Where runbook_url points by default: the runbooks' path relative to the repository root."""
@@ -62,8 +62,8 @@ class DatasetAlerts:
 
     @property
     def stale_after_seconds(self) -> int:
-        """No successful evaluation for three evaluation periods (at least 15 minutes)."""
-        return max(3 * duration_seconds(self.evaluate_every), 900)
+        """See :func:`smote_monitor.config.stale_after_seconds`."""
+        return stale_after_seconds(self.evaluate_every)
 
 
 @dataclass(frozen=True, slots=True)

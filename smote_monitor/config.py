@@ -69,6 +69,13 @@ def duration_seconds(text: str) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def stale_after_seconds(evaluate_every: str) -> int:
+    """When a dataset's evaluation is stale: no successful evaluation for three evaluation
+    periods, and at least 15 minutes (the ``SmoteProductionDataStale`` alert and the status
+    page both read this)."""
+    return max(3 * duration_seconds(evaluate_every), 900)
+
+
 def _check_duration(text: str) -> str:
     duration_seconds(text)
     return text

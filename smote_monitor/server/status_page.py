@@ -27,7 +27,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smote_monitor.config import DatasetConfig, Settings, duration_seconds
+from smote_monitor.config import DatasetConfig, Settings, stale_after_seconds
 from smote_monitor.conventions import (
     DRIFT_EMPTY,
     DRIFT_MISSING,
@@ -53,9 +53,6 @@ NAMES_LISTED = 10
 """Slice or feature names spelled out in one firing condition; the rest are counted."""
 LABEL_CHARS = 30
 """Characters of a name drawn in a chart; the whole name is its tooltip (SVG ``<title>``)."""
-STALE_PERIODS, STALE_MIN_SECONDS = 3, 900
-"""An evaluation older than 3 evaluation periods (at least 15 minutes) is stale: the rule of
-the ``SmoteProductionDataStale`` alert (``alerts/model.py``, ``stale_after_seconds``)."""
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
@@ -417,8 +414,7 @@ def _stale(status: dict[str, Any], config: DatasetConfig, now: datetime) -> Cond
     last = status["last_evaluation"]
     if last is None:
         return None
-    every = duration_seconds(config.evaluate_every)
-    limit = max(STALE_PERIODS * every, STALE_MIN_SECONDS)
+    limit = stale_after_seconds(config.evaluate_every)
     age = (now - datetime.fromisoformat(last)).total_seconds()
     if age <= limit:
         return None
