@@ -398,11 +398,29 @@ def _feature_batch(
             columns[name] = pa.nulls(len(frame), pa.float64() if numeric else pa.string())
         elif numeric:
             columns[name] = pa.array(as_float_array(frame[name], f"rows.{name}"))
+        elif _numeric_categories(frame[name], reference.profiles[name].categories):
+            # Integer codes profiled as categories (0, 1, 2 …) stay numbers: as text they would
+            # equal no reference category, and every window would look fully drifted.
+            columns[name] = pa.array(frame[name].to_numpy(), from_pandas=True)
         else:
             raw = frame[name]
             texts = key_texts(raw).where(raw.notna().to_numpy(), None)
             columns[name] = pa.array(np.asarray(texts, dtype=object), type=pa.string())
     return pa.table(columns)
+
+
+def _numeric_categories(values: Any, categories: tuple[Any, ...]) -> bool:
+    """Pushed numbers for a categorical feature whose reference categories are all numbers."""
+    import pandas as pd
+
+    return (
+        pd.api.types.is_numeric_dtype(values.dtype)
+        and not pd.api.types.is_bool_dtype(values.dtype)
+        and bool(categories)
+        and all(
+            isinstance(c, int | float) and not isinstance(c, bool) for c in categories
+        )
+    )
 
 
 def _ipc(table: Any) -> bytes:

@@ -254,3 +254,35 @@ def test_evaluate_without_a_file_runs_one_cycle_of_the_configured_source(
     assert (all_slice["tp"], all_slice["fp"]) == (2, 1)
     table = run_cli("--config", config, "evaluate", "-d", "fraud", cwd=tmp_path)
     assert table.returncode == 0 and "window 1h: 3 rows, 3 labelled" in table.stdout
+
+
+@pytest.mark.parametrize("as_float", [False, True])
+def test_an_integer_categorical_feature_pushed_as_numbers_matches_its_reference(
+    store_url: str, tmp_path: Path, as_float: bool
+) -> None:
+    # A low-cardinality integer column is profiled as categorical with integer categories; the
+    # same distribution pushed (as ints, or as floats as JSON or Arrow may carry them) must not
+    # look drifted: it used to be staged as the texts "0", "1", … that no category equals.
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(
+        CONFIG.format(url=store_url, spool=tmp_path / "spool").replace(
+            "slices: [region]", "slices: [region]\n    categorical: [inquiries]"
+        )
+    )
+    mon = Monitor.from_config(path)
+    rng = np.random.default_rng(1)
+    n = 1000
+    y = (rng.random(n) < 0.1).astype(int)
+    inquiries = rng.choice([0, 1, 2, 3], size=n, p=[0.6, 0.25, 0.1, 0.05])
+    X = pd.DataFrame({"amount": rng.normal(size=n), "inquiries": inquiries})
+    with mon.track_run(dataset="fraud", run_key="train-int") as run:
+        run.resample(SMOTE(random_state=0), X, y)
+    pushed = inquiries[:500].astype(float) if as_float else inquiries[:500]
+    frame = _predictions(list(range(500)), [1] * 500).drop(columns=["hour"])
+    push_predictions(mon.store, mon.settings, "fraud", frame.assign(inquiries=pushed))
+    evaluate_dataset(mon.store, mon.settings, "fraud", now=T0 + timedelta(minutes=10))
+    with mon.store.read() as session:
+        (latest,) = latest_evaluations(session, "fraud", window="1h")
+    drift = {f["feature"]: f for f in latest.drift}
+    assert drift["inquiries"]["column_type"] == "categorical"
+    assert drift["inquiries"]["drifted"] is False, drift["inquiries"]
