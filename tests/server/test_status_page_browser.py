@@ -30,7 +30,6 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACT = REPO / "test-artifacts" / "status-page.png"
-VIEWPORT = {"width": 1280, "height": 900}
 TOLERANCE = 0.5
 """CSS pixels a label's box may pass its SVG's edge by (subpixel rounding)."""
 
@@ -84,7 +83,7 @@ class Loaded:
 def loaded(browser: Browser, server: ServerProcess) -> Iterator[Loaded]:
     """GET / in a fresh browser context (CSP enforced), with everything the console said; the
     screenshot is taken before any assertion, so a failing run leaves one too."""
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         console: list[ConsoleMessage] = []
@@ -176,7 +175,29 @@ _CHARTS = """
 
 
 def test_every_chart_renders_with_its_labels_inside_the_svg(loaded: Loaded) -> None:
-    charts: list[dict[str, Any]] = loaded.page.evaluate(_CHARTS)
+    clipped = clipped_labels(loaded.page)
+    assert not clipped, "labels drawn outside their SVG are clipped:\n" + "\n".join(clipped)
+
+
+def test_charts_shrunk_to_a_narrow_page_keep_their_labels_inside(
+    browser: Browser, server: ServerProcess
+) -> None:
+    context = browser.new_context(viewport={"width": 480, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/", wait_until="load")
+        charts: list[dict[str, Any]] = page.evaluate(_CHARTS)
+        assert all(chart["width"] < 480 for chart in charts)  # shrunk, not cut off
+        clipped = clipped_labels(page)
+    finally:
+        context.close()
+    assert not clipped, "labels drawn outside their SVG are clipped:\n" + "\n".join(clipped)
+
+
+def clipped_labels(page: Page) -> list[str]:
+    """Every chart label whose box passes an edge of its SVG, after checking that each chart
+    (the fraud window's slices and drift) drew rows, shapes and labels of non-zero size."""
+    charts: list[dict[str, Any]] = page.evaluate(_CHARTS)
     kinds = sorted(chart["chart"] for chart in charts)
     assert kinds == ["dataset-fraud drift", "dataset-fraud slices"]
     clipped = []
@@ -197,7 +218,7 @@ def test_every_chart_renders_with_its_labels_inside_the_svg(loaded: Loaded) -> N
                     f"{name} (viewBox {chart['viewBox']}): {label['cls']} "
                     f"{label['text']!r} past the SVG's {', '.join(past)}"
                 )
-    assert not clipped, "labels drawn outside their SVG are clipped:\n" + "\n".join(clipped)
+    return clipped
 
 
 def test_the_page_does_not_scroll_sideways(loaded: Loaded) -> None:
