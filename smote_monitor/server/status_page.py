@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,13 +61,21 @@ CONTENT_SECURITY_POLICY = (
 """The page runs no script at all: should a name ever slip past escaping, the browser refuses
 to run it (and says so in its console)."""
 
-# Chart geometry (SVG user units; the SVG scales to the page width).
+# Chart geometry (SVG user units: one CSS pixel each, the SVG shrinks on a narrower page).
 WIDTH = 760
+"""A chart's narrowest width; a chart is wider when its value labels need the room."""
 NAME_X = 6
 PLOT_X0, PLOT_X1 = 230, 520
 VALUE_X = 532
+"""Where each row's value label (verdict · value, interval, support) starts."""
+VALUE_CHAR_WIDTH = 7.0
+"""Room per character of a value label (11 px): a wide sans at weight 600 (DejaVu Sans Bold,
+Debian's system-ui) draws these labels at 6.0-6.5 per character, its digits at 7.7."""
+RIGHT_MARGIN = 8
 ROW_HEIGHT = 22
-TOP = 26
+TOP = 30
+"""Above the first row: the SLO line's label (baseline TOP - 18) with an 11 px line's ascent
+above it, then the ticks (baseline TOP - 8)."""
 BOTTOM = 10
 
 # Slices in the order they are listed: what needs attention first.
@@ -102,6 +110,11 @@ class Bar:
     high: float | None = None
     """The interval's whisker (slices)."""
 
+    @property
+    def value_label(self) -> str:
+        """The text right of the plot; the chart's width is reserved from its length."""
+        return f"{self.verdict} · {self.value_text}"
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -113,6 +126,7 @@ class Chart:
     line_x: float
     line_label: str
     height: float
+    width: float
     ticks: list[tuple[float, str]]
     caption: str
 
@@ -211,7 +225,6 @@ def _render(**values: Any) -> str:
     return _template().render(
         refresh=REFRESH_SECONDS,
         store_up=MONITOR_STORE_UP.name,
-        width=WIDTH,
         geometry=_GEOMETRY,
         when=_when,
         **values,
@@ -451,6 +464,10 @@ _BROKEN = {DRIFT_MISSING: "column missing", DRIFT_EMPTY: "no finite value"}
 def _window_view(window: str, data: dict[str, Any] | None, config: DatasetConfig) -> dict[str, Any]:
     if data is None:
         return {"window": window, "evaluated": False}
+    slices = _slice_chart(window, data["slices"], config)
+    drift = _drift_chart(window, data["drift"]["features"])
+    # one width for a window's two charts: their plots line up however far the page shrinks them
+    width = max(slices.width, drift.width)
     return {
         "window": window,
         "evaluated": True,
@@ -458,8 +475,8 @@ def _window_view(window: str, data: dict[str, Any] | None, config: DatasetConfig
         "rows": data["rows"],
         "labelled_rows": data["labelled_rows"],
         "reference_run_id": data["reference_run_id"],
-        "slices": _slice_chart(window, data["slices"], config),
-        "drift": _drift_chart(window, data["drift"]["features"]),
+        "slices": replace(slices, width=width),
+        "drift": replace(drift, width=width),
     }
 
 
@@ -518,6 +535,7 @@ def _slice_chart(window: str, slices: list[dict[str, Any]], config: DatasetConfi
         line_x=_scale(target) or PLOT_X0,
         line_label=f"SLO {target:.2f}",
         height=_height(len(bars)),
+        width=_width(bars),
         ticks=[(_scale(t) or PLOT_X0, f"{t:g}") for t in (0.0, 0.25, 0.5, 0.75, 1.0)],
         caption=f"Minority recall per slice, window {window}: point and 95 % Wilson interval "
         f"against the SLO of {target:.2f} (minimum support {config.slo.min_slice_support})",
@@ -594,6 +612,7 @@ def _drift_chart(window: str, features: list[dict[str, Any]]) -> Chart:
         line_x=(PLOT_X0 + PLOT_X1) / 2,
         line_label="threshold",
         height=_height(len(bars)),
+        width=_width(bars),
         ticks=[(PLOT_X0, "none"), (PLOT_X1, "2× past")],
         caption=f"Drift per feature, window {window}: each score against its method's "
         "threshold (the middle line); drifted features are red",
@@ -616,6 +635,13 @@ def _row_y(index: int) -> float:
 
 def _height(rows: int) -> float:
     return TOP + max(rows, 1) * ROW_HEIGHT + BOTTOM
+
+
+def _width(bars: Sequence[Bar]) -> float:
+    """At least :data:`WIDTH`, and room for the longest value label right of :data:`VALUE_X`:
+    text past the viewBox is clipped."""
+    longest = max((len(bar.value_label) for bar in bars), default=0)
+    return float(max(WIDTH, math.ceil(VALUE_X + longest * VALUE_CHAR_WIDTH + RIGHT_MARGIN)))
 
 
 def _cut(name: str) -> str:
