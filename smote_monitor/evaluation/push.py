@@ -417,9 +417,7 @@ def _numeric_categories(values: Any, categories: tuple[Any, ...]) -> bool:
         pd.api.types.is_numeric_dtype(values.dtype)
         and not pd.api.types.is_bool_dtype(values.dtype)
         and bool(categories)
-        and all(
-            isinstance(c, int | float) and not isinstance(c, bool) for c in categories
-        )
+        and all(isinstance(c, int | float) and not isinstance(c, bool) for c in categories)
     )
 
 

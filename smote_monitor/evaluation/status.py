@@ -41,7 +41,9 @@ def _slice(row: dict[str, Any], recall_target: float, precision_target: float) -
     }
 
 
-def _window(view: EvaluationView, recall: float, precision: float) -> dict[str, Any]:
+def window_status(view: EvaluationView, recall: float, precision: float) -> dict[str, Any]:
+    """One stored window evaluation as the status route shows it: drift per feature and each
+    slice's SLIs with its verdict against the recall objective (``recall_slo``)."""
     return {
         "evaluation_id": view.id,
         "evaluated_at": view.evaluated_at.isoformat(),
@@ -70,7 +72,9 @@ def dataset_status(
         for window in config.windows:
             latest = latest_evaluations(session, dataset, kind=PRODUCTION, window=window)
             windows[window] = (
-                _window(latest[0], slo.minority_recall, slo.minority_precision) if latest else None
+                window_status(latest[0], slo.minority_recall, slo.minority_precision)
+                if latest
+                else None
             )
         files = quarantine.quarantined_files(session, row.id) if row else []
         pending = slice_state.pending_counts(session, row.id) if row else {}
