@@ -94,6 +94,22 @@ def test_replace_section_refuses_a_file_without_its_markers() -> None:
     assert replace_section(f"a\n{START}\nold\n{END}\nb\n", "new") == f"a\n{START}\nnew\n{END}\nb\n"
 
 
+def test_check_fails_with_a_hint_on_a_stale_copy_and_write_fixes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alerts.reference import EXIT_STALE, main
+
+    copy = tmp_path / "README.md"
+    copy.write_text(f"# title\n\n{START}\nold text\n{END}\n\n## after\n", encoding="utf-8")
+    assert main(["--check", str(copy)]) == EXIT_STALE
+    assert COMMAND in capsys.readouterr().err
+    assert main(["--write", str(copy)]) == 0
+    assert main(["--check", str(copy)]) == 0
+    text = copy.read_text(encoding="utf-8")
+    assert text.startswith("# title\n") and text.endswith(f"{END}\n\n## after\n")
+    assert main(["--check", str(tmp_path / "missing.md")]) == 2
+
+
 # --- every command in the README runs as written ------------------------------------------------
 
 
