@@ -55,8 +55,8 @@ app = typer.Typer(
     name="smote-monitor",
     help=(
         "Observability for models trained with SMOTE: record every SMOTE run, watch production "
-        "drift and per-slice minority recall (the daemon, `serve`, with Prometheus /metrics, is "
-        "next).\n\n"
+        "drift and per-slice minority recall, and run the sidecar (`serve`: HTTP API, "
+        "Prometheus /metrics, scheduled evaluations). Start with `demo`.\n\n"
         "Settings come from --config (or $SMOTE_MONITOR_CONFIG, or ./smote-monitor.yaml when "
         "present), overridden by SMOTE_MONITOR_* environment variables. Without any, the store "
         "is the embedded SQLite file ./smote-monitor.db."
