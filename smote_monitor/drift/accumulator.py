@@ -109,9 +109,12 @@ class WindowAccumulator:
             )
             return p.merge(fresh)
 
-        # numpy's sorts release the GIL, so features profile in parallel on threads.
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            merged = list(pool.map(step, self._profiles.items()))
+        if self.workers == 1:  # no pool to start and join per batch (e.g. on a Dask worker)
+            merged = [step(item) for item in self._profiles.items()]
+        else:
+            # numpy's sorts release the GIL, so features profile in parallel on threads.
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                merged = list(pool.map(step, self._profiles.items()))
         self._profiles = dict(zip(self._profiles, merged, strict=True))
         self.rows += len(batch[next(iter(self._profiles))]) if self._profiles else 0
         return self

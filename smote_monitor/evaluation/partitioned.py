@@ -47,7 +47,7 @@ from smote_monitor.evaluation.window import (
     store_window,
 )
 from smote_monitor.slices.values import key_texts, slice_value
-from smote_monitor.sources.files import SOURCE, production_batches, production_files
+from smote_monitor.sources.files import FORMATS, SOURCE, production_batches, production_files
 from smote_monitor.store import Store
 
 if TYPE_CHECKING:
@@ -123,7 +123,9 @@ def _fold(plan: _Plan, batches: Iterable[pd.DataFrame], where: str) -> _Part:
     window = plan.window()
     config = plan.config
     cap = config.max_slice_values
-    first_seen: dict[str, list[str]] = {column: [] for column in config.slices}
+    # Only columns whose values are not fixed admit values in order of arrival (see _run).
+    fixed = plan.known_slices or {}
+    first_seen: dict[str, list[str]] = {c: [] for c in config.slices if c not in fixed}
     for batch in batches:
         missing = [name for name in plan.columns if name not in batch.columns]
         if missing:
@@ -135,7 +137,7 @@ def _fold(plan: _Plan, batches: Iterable[pd.DataFrame], where: str) -> _Part:
             )
         batch.attrs.setdefault(SOURCE, where)  # a file's batches name it already
         window.add(batch)
-        if window.sli_error is not None or config.target not in batch.columns:
+        if not first_seen or window.sli_error is not None or config.target not in batch.columns:
             continue
         labelled = batch[config.target].notna()
         for column, seen in first_seen.items():
@@ -310,6 +312,12 @@ def evaluate_files_on_dask(
 
 
 def _columns_of(file: str) -> list[str]:
+    if FORMATS.get(os.path.splitext(file)[1].lower()) == "parquet":
+        import pyarrow.parquet as pq
+
+        # The footer's schema, as a file's batches show it: no row group is read on the client.
+        with pq.ParquetFile(file) as parquet:
+            return [str(c) for c in parquet.schema_arrow.empty_table().to_pandas().columns]
     first: Iterator[pd.DataFrame] = production_batches(file, batch_rows=1)
     try:
         return [str(c) for c in next(first).columns]

@@ -231,3 +231,20 @@ def test_a_count_method_on_a_sketched_feature_names_the_methods_that_work(method
     assert "(ks, wasserstein, psi, jensenshannon, kl_div, hellinger)" in message
     with pytest.raises(InvalidInputError, match=rf"^methods\.x: got '{method}'; expected a met"):
         compute_drift({"x": sketch_ref}, {"x": sketch_cur}, methods={"x": method})
+
+
+@pytest.mark.parametrize("distinct", [300, 700])
+def test_merged_exact_profiles_equal_profiling_all_values_at_once(distinct: int) -> None:
+    # Two exact parts overlapping in values; with 700 distinct each the union passes the cap
+    # (1000) and the merge turns it into the sketch profiling everything at once gives.
+    cfg = ProfileSettings(exact_cap=1000, max_bins=1 << 12)
+    rng = np.random.default_rng(distinct)
+    grid = -6
+    # Half of b's values are a's: the union holds 1.5 × distinct values.
+    a_values = rng.permutation(np.repeat(np.arange(distinct) * 0.01 - 2, 3))
+    b_values = rng.permutation(np.repeat(np.arange(distinct // 2, distinct * 3 // 2) * 0.01 - 2, 2))
+    a, b = (profile_values("x", v, ColumnKind.NUMERIC, cfg, grid) for v in (a_values, b_values))
+    assert a.mode == b.mode == "exact"
+    whole = profile_values("x", np.concatenate([a_values, b_values]), ColumnKind.NUMERIC, cfg, grid)
+    assert _counts(a.merge(b)) == _counts(whole) == _counts(b.merge(a))
+    assert whole.mode == ("exact" if distinct == 300 else "sketch")
