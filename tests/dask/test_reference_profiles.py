@@ -73,9 +73,16 @@ def test_profiles_equal_those_of_the_rows_in_memory(
     window = build_profiles(_training(3000, seed=9), categorical=["device"])
     window = {n: window[n] for n in one}
     mine, theirs = compute_drift(one, window), compute_drift(on_dask, window)
-    assert [(r.method, r.value, r.drifted) for r in theirs.features] == [
-        (r.method, r.value, r.drifted) for r in mine.features
+    assert [(r.method, r.drifted) for r in theirs.features] == [
+        (r.method, r.drifted) for r in mine.features
     ]
+    if settings.exact_cap == 1000:
+        # A sketch's Wasserstein distance is normalised by the reference's standard deviation,
+        # from m2, which a merge may change in its last bits: equal to rounding, same verdicts.
+        for r_theirs, r_mine in zip(theirs.features, mine.features, strict=True):
+            assert r_theirs.value == pytest.approx(r_mine.value, rel=1e-12, abs=1e-15)
+    else:
+        assert [r.value for r in theirs.features] == [r.value for r in mine.features]
 
 
 def test_a_column_without_a_finite_value_is_refused_by_name(client: Any) -> None:
