@@ -48,6 +48,12 @@ def key_texts(values: Any) -> pd.Series:
     Each distinct value is converted once, so a batch costs one factorisation.
     """
     series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_integer_dtype(series.dtype) and not series.hasnans:
+        # Ids are mostly ints: their text is ``str(int)``, one vectorised cast (no unique
+        # values to factorise, a batch of ids is all distinct).
+        return pd.Series(series.to_numpy().astype(str).astype(object), index=series.index)
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
+        return series  # every value already text: ``str(value)`` is the value
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     texts = np.array([key_text(u) for u in uniques] + [MISSING_TEXT], dtype=object)
     return pd.Series(texts[codes], index=series.index, dtype=object)

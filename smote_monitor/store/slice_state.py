@@ -81,17 +81,6 @@ def _joined(session: Session, sql: str, dataset_id: int) -> list[Any]:
     return list(session.execute(text(sql), {"dataset_id": dataset_id}))
 
 
-def known_keys(session: Session, dataset_id: int) -> set[str]:
-    """Keys of the loaded batch that the dataset already has a prediction for."""
-    rows = _joined(
-        session,
-        "SELECT p.key FROM batch_keys b CROSS JOIN pending_predictions p "
-        "WHERE p.dataset_id = :dataset_id AND p.key = b.key",
-        dataset_id,
-    )
-    return {row[0] for row in rows}
-
-
 def stored_predictions(session: Session, dataset_id: int) -> dict[str, StoredPrediction]:
     """The dataset's predictions of the loaded batch's keys."""
     rows = _joined(
@@ -114,33 +103,52 @@ def early_labels(session: Session, dataset_id: int) -> dict[str, tuple[str, floa
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
+def has_early_labels(session: Session, dataset_id: int) -> bool:
+    """Whether any label of the dataset waits for its prediction (one index probe)."""
+    found = session.execute(
+        text("SELECT 1 FROM early_labels WHERE dataset_id = :dataset_id LIMIT 1"),
+        {"dataset_id": dataset_id},
+    ).first()
+    return found is not None
+
+
 def insert_new_predictions(
     session: Session, dataset_id: int, rows: list[tuple[str, float, str, str]]
 ) -> set[str]:
-    """Insert the (key, ts, prediction, slices) rows whose key is new for the dataset (the
-    batch's keys loaded by :func:`load_batch_keys`); return the keys inserted. A key already
-    stored (a prediction pushed twice) keeps its first row.
+    """Insert the (key, ts, prediction, slices) rows whose key is new for the dataset (keys
+    distinct within ``rows``); return the keys inserted. A key already stored (a prediction
+    pushed twice) keeps its first row.
 
-    On SQLite (one writer at a time) the known keys are skipped and the rest inserted with
-    ``executemany``; on PostgreSQL the rows are COPied into a temporary table and inserted from
-    it with ``ON CONFLICT DO NOTHING RETURNING``, which also settles two replicas pushing one
-    id at once.
+    Duplicates are found by the unique index itself, set-wise, with no lookup before: on
+    SQLite (one writer at a time) one ``executemany`` of ``ON CONFLICT DO NOTHING``; when it
+    inserted fewer rows than given, the inserted ones are those past the largest row id seen
+    before it. On PostgreSQL the rows are COPied into a temporary table and inserted from it
+    with ``ON CONFLICT DO NOTHING RETURNING``, which also settles two replicas pushing one id
+    at once.
     """
     if not rows:
         return set()
     if session.get_bind().dialect.name == "postgresql":
         return _insert_postgresql(session, dataset_id, rows)
-    known = known_keys(session, dataset_id)
-    fresh = [(dataset_id, *row) for row in rows if row[0] not in known]
-    if fresh:
-        cursor = _driver(session).cursor()
-        cursor.executemany(
-            "INSERT INTO pending_predictions (dataset_id, key, ts, prediction, slices) "
-            "VALUES (?, ?, ?, ?, ?)",
-            fresh,
+    cursor = _driver(session).cursor()
+    before = cursor.execute("SELECT max(id) FROM pending_predictions").fetchone()[0] or 0
+    cursor.executemany(
+        "INSERT INTO pending_predictions (dataset_id, key, ts, prediction, slices) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (dataset_id, key) DO NOTHING",
+        [(dataset_id, *row) for row in rows],
+    )
+    if cursor.rowcount == len(rows):
+        inserted = {row[0] for row in rows}
+    else:
+        # Row ids grow past the largest one (the table has no AUTOINCREMENT gap rule to fear
+        # below 2**63), and this transaction is the only writer.
+        cursor.execute(
+            "SELECT key FROM pending_predictions WHERE id > ? AND dataset_id = ?",
+            (before, dataset_id),
         )
-        cursor.close()
-    return {row[1] for row in fresh}
+        inserted = {row[0] for row in cursor.fetchall()}
+    cursor.close()
+    return inserted
 
 
 def _insert_postgresql(
@@ -154,8 +162,7 @@ def _insert_postgresql(
     )
     cursor.execute("TRUNCATE pending_in")
     with cursor.copy("COPY pending_in (key, ts, prediction, slices) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+        copy.write(_copy_text(rows))
     cursor.execute(
         "INSERT INTO pending_predictions (dataset_id, key, ts, prediction, slices) "
         "SELECT %s, key, ts, prediction, slices FROM pending_in "
@@ -173,6 +180,43 @@ def join_slices(columns: Sequence[str], values: Sequence[str]) -> str:
     return SLICE_SEPARATOR.join(
         f"{c}{PAIR_SEPARATOR}{v}" for c, v in zip(columns, values, strict=True)
     )
+
+
+def _copy_text(rows: list[tuple[str, float, str, str]]) -> bytes:
+    """The (key, ts, prediction, slices) rows in COPY's text format, built column-wise by
+    Arrow (``write_row`` formats row by row in Python): texts escaped (backslash, tab, newline,
+    carriage return), floats in their round-trip ``repr``."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys, stamps, predictions, slices = zip(*rows, strict=True)
+
+    def escaped(values: Any) -> Any:
+        array = pa.array(values, type=pa.string())
+        for raw, escape in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            array = pc.replace_substring(array, raw, escape)
+        return array
+
+    ts = pa.array(np.asarray(stamps, dtype=np.float64).astype(str).astype(object), pa.string())
+    lines = pc.binary_join_element_wise(
+        escaped(keys), ts, escaped(predictions), escaped(slices), "\t"
+    )
+    return ("\n".join(lines.to_pylist()) + "\n").encode("utf-8")
+
+
+def join_slice_columns(columns: Sequence[str], values: Sequence[Sequence[str]]) -> list[str]:
+    """:func:`join_slices` of every row of a batch, column by column (``values[i]`` holds
+    column ``columns[i]``'s value of every row), in numpy's element loop."""
+    import numpy as np
+
+    if not columns:
+        return []
+    joined: Any = None
+    for column, texts in zip(columns, values, strict=True):
+        part = f"{column}{PAIR_SEPARATOR}" + np.asarray(texts, dtype=object)
+        joined = part if joined is None else joined + SLICE_SEPARATOR + part
+    return cast(list[str], joined.tolist())
 
 
 def split_slices(text: str) -> dict[str, str]:
