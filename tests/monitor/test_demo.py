@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from .cli_helpers import run_cli
 
 pytestmark = pytest.mark.slow
 
+DATASET = "lending_club"
 INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager (CI installs them: .ci/run)"
 
 
@@ -160,6 +162,48 @@ def _get(url: str) -> str:
         return str(response.read().decode())
 
 
+def _status_page_in_a_browser(url: str) -> None:
+    """The demo's status page in Debian's chromium: a silent console, the degraded slice under
+    a firing recall condition and drawn below its SLO, every chart label inside its SVG; a
+    screenshot in test-artifacts/demo-status-page.png."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.server.helpers import REPO
+    from tests.server.test_status_page_browser import chromium_path, clipped_labels
+
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            said: list[str] = []
+            page.on(
+                "console",
+                lambda m: (
+                    said.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+                ),
+            )
+            page.on("pageerror", lambda error: said.append(f"page error: {error}"))
+            response = page.goto(url, wait_until="load")
+            assert response is not None and response.status == 200
+            artifact = REPO / "test-artifacts" / "demo-status-page.png"
+            artifact.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(artifact), full_page=True)
+            assert said == []
+            section = page.locator("#dataset-lending_club")
+            condition = section.locator("li.condition", has_text="Minority recall below SLO")
+            expect(condition).to_contain_text("term=term_60")
+            row = section.locator('figure.slices svg.chart g.row[data-name="term=term_60"]')
+            expect(row.first).to_have_class(re.compile(r"\bbelow\b"))
+            healthy = section.locator('figure.slices svg.chart g.row[data-name="term=term_36"]')
+            expect(healthy.first).not_to_have_class(re.compile(r"\bbelow\b"))
+            assert not clipped_labels(page, DATASET)
+        finally:
+            browser.close()
+
+
 def test_demo_serve_keeps_the_daemon_running_with_the_demo_data_and_a_rerun_records_no_run(
     first_demo: tuple[Path, str],
 ) -> None:
@@ -196,6 +240,7 @@ def test_demo_serve_keeps_the_daemon_running_with_the_demo_data_and_a_rerun_reco
             metrics
         )
         assert "term=term_60" in _get(f"http://127.0.0.1:{port}/")
+        _status_page_in_a_browser(f"http://127.0.0.1:{port}/")
         prometheus = (tmp_path / "smote-monitor-demo" / "prometheus.yml").read_text()
         assert f"127.0.0.1:{port}" in prometheus
         process.send_signal(signal.SIGINT)

@@ -194,12 +194,12 @@ def test_charts_shrunk_to_a_narrow_page_keep_their_labels_inside(
     assert not clipped, "labels drawn outside their SVG are clipped:\n" + "\n".join(clipped)
 
 
-def clipped_labels(page: Page) -> list[str]:
+def clipped_labels(page: Page, dataset: str = "fraud") -> list[str]:
     """Every chart label whose box passes an edge of its SVG, after checking that each chart
-    (the fraud window's slices and drift) drew rows, shapes and labels of non-zero size."""
+    (the dataset window's slices and drift) drew rows, shapes and labels of non-zero size."""
     charts: list[dict[str, Any]] = page.evaluate(_CHARTS)
     kinds = sorted(chart["chart"] for chart in charts)
-    assert kinds == ["dataset-fraud drift", "dataset-fraud slices"]
+    assert kinds == [f"dataset-{dataset} drift", f"dataset-{dataset} slices"]
     clipped = []
     for chart in charts:
         name = chart["chart"]
