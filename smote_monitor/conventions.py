@@ -216,7 +216,9 @@ DRIFT_LAST_EVALUATION_TIMESTAMP_SECONDS = _gauge(
 
 # --- The monitor itself ------------------------------------------------------------------------
 MONITOR_BUILD_INFO = _gauge(
-    "smote_monitor_build_info", (LABEL_VERSION,), "Always 1; the running smote-monitor version."
+    "smote_monitor_build_info",
+    (LABEL_VERSION,),
+    "Always 1; the version label names the running release.",
 )
 MONITOR_STORE_UP = _gauge(
     "smote_monitor_store_up", (), "1 when the last scrape could read the store, else 0."

@@ -20,7 +20,6 @@ loads, not a second copy of their logic.
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import logging
 import socket
@@ -129,13 +128,12 @@ class _Client:
 
 
 def _arrow(frame: pd.DataFrame) -> bytes:
+    """The rows as an Arrow IPC stream, as the push route reads them."""
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
+    from smote_monitor.evaluation.push import ipc_stream
+
+    return ipc_stream(pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def _json_rows(frame: pd.DataFrame) -> bytes:

@@ -337,7 +337,7 @@ def push_predictions(
         counting.write(session, dataset_id)
         if accepted:
             keep = [first[row[0]] for row in accepted]
-            bucket_rows.stage(session, dataset_id, len(keep), _ipc(staged.take(keep)))
+            bucket_rows.stage(session, dataset_id, len(keep), ipc_stream(staged.take(keep)))
         if watermark is not None:
             save_watermark(session, dataset_id, *watermark)
     return PushResult(len(accepted), len(frame) - len(accepted), len(outcomes))
@@ -469,7 +469,8 @@ def _numeric_categories(values: Any, categories: tuple[Any, ...]) -> bool:
     )
 
 
-def _ipc(table: Any) -> bytes:
+def ipc_stream(table: Any) -> bytes:
+    """An Arrow table as an IPC stream (what staged batches hold, and what the push route reads)."""
     import pyarrow as pa
 
     sink = io.BytesIO()

@@ -15,7 +15,7 @@ ALERTS = ROOT / "alerts"
 INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager (CI installs it: see .ci/run)"
 
 
-def _tool(name: str) -> str:
+def installed_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         pytest.skip(f"{name} is not installed; {INSTALL_HINT}")
@@ -24,12 +24,12 @@ def _tool(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    return _tool("promtool")
+    return installed_tool("promtool")
 
 
 @pytest.fixture(scope="session")
 def amtool() -> str:
-    return _tool("amtool")
+    return installed_tool("amtool")
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.alerts.conftest import installed_tool, run_tool
 from tests.server.helpers import free_port
 
 from .cli_helpers import run_cli
@@ -27,19 +27,6 @@ from .cli_helpers import run_cli
 pytestmark = pytest.mark.slow
 
 DATASET = "lending_club"
-INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager (CI installs them: .ci/run)"
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed; {INSTALL_HINT}")
-    return path
-
-
-def _check(*args: str) -> None:
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"{' '.join(args)}\n{result.stdout}\n{result.stderr}"
 
 
 def _section(out: str, start: str, end: str | None = None) -> str:
@@ -127,8 +114,8 @@ def test_demo_replays_production_through_the_daemon_and_says_what_would_page(
     ]
     # the written configs are what Prometheus and Alertmanager accept (promtool checks the
     # rule files the Prometheus config loads, too)
-    _check(_tool("promtool"), "check", "config", str(demo / "prometheus.yml"))
-    _check(_tool("amtool"), "check-config", str(demo / "alertmanager.yml"))
+    run_tool(installed_tool("promtool"), "check", "config", str(demo / "prometheus.yml"))
+    run_tool(installed_tool("amtool"), "check-config", str(demo / "alertmanager.yml"))
 
 
 def _lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
