@@ -280,7 +280,6 @@ def run_demo(
     if out is not None:
         out = out.resolve()
         step(f"writing the reports, rules, dashboards and configs to {out}")
-        drifted_hour = broken
         result.outputs = write_outputs(
             out,
             store=store,
@@ -289,7 +288,7 @@ def run_demo(
             runbooks=render_runbooks(model_of_alerts),
             alertmanager=alertmanager_path,
             slo=slo,
-            drifted_hour=drifted_hour,
+            drifted_hour=broken,
             summary=summary_of(result),
             scrape_target=scrape_target,
         )
