@@ -109,6 +109,18 @@ def _write(directory: Path, files: dict[str, str]) -> list[Path]:
     return written
 
 
+def outputs(
+    out: Path = DEFAULT_OUT,
+    provisioning_out: Path | None = DEFAULT_PROVISIONING,
+    slo: SLOConfig | None = None,
+) -> list[tuple[Path, dict[str, str]]]:
+    """Each directory :func:`render` writes, with its files (relative path → text)."""
+    written = [(out, dashboards(slo))]
+    if provisioning_out is not None:
+        written.append((provisioning_out, provisioning()))
+    return written
+
+
 def render(
     out: Path = DEFAULT_OUT,
     provisioning_out: Path | None = DEFAULT_PROVISIONING,
@@ -116,7 +128,8 @@ def render(
 ) -> list[Path]:
     """Write the dashboards' JSON into ``out`` and, unless ``provisioning_out`` is None, the
     provisioning files under it; return the paths written."""
-    written = _write(out, dashboards(slo))
-    if provisioning_out is not None:
-        written += _write(provisioning_out, provisioning())
-    return written
+    return [
+        path
+        for directory, files in outputs(out, provisioning_out, slo)
+        for path in _write(directory, files)
+    ]

@@ -104,6 +104,26 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def check_generated(outputs: list[tuple[Path, dict[str, str]]], what: str, command: str) -> None:
+    """``--check`` of a generator: write nothing, fail naming every file on disk that differs
+    from (or lacks) what ``command`` would write; ``outputs`` maps directories to their files
+    (relative path → text)."""
+    stale = [
+        str(directory / name)
+        for directory, files in outputs
+        for name, text in files.items()
+        if not (directory / name).is_file()
+        or (directory / name).read_text(encoding="utf-8") != text
+    ]
+    if stale:
+        fail(
+            f"{len(stale)} generated file(s) differ from the config: {', '.join(stale)}; "
+            f"run `{command}` and commit the result",
+            EXIT_FAILURE,
+        )
+    print_plain(f"{what} are up to date ({sum(len(files) for _, files in outputs)} files)")
+
+
 def exit_code_for(exc: BaseException) -> int:
     from smote_monitor.errors import (
         InvalidInputError,

@@ -8,7 +8,7 @@ import typer
 
 from smote_monitor.cli._context import (
     EXIT_BAD_INPUT,
-    EXIT_FAILURE,
+    check_generated,
     console,
     fail,
     print_plain,
@@ -70,20 +70,11 @@ def render(
         outputs.append((runbooks, render_runbooks(model), ".md"))
 
     if check:
-        stale = [
-            str(directory / name)
-            for directory, files, _ in outputs
-            for name, text in files.items()
-            if not (directory / name).is_file()
-            or (directory / name).read_text(encoding="utf-8") != text
-        ]
-        if stale:
-            fail(
-                f"{len(stale)} generated file(s) differ from the config: {', '.join(stale)}; "
-                "run `smote-monitor alerts render` and commit the result",
-                EXIT_FAILURE,
-            )
-        print_plain(f"alert files are up to date ({sum(len(f) for _, f, _ in outputs)} files)")
+        check_generated(
+            [(directory, files) for directory, files, _ in outputs],
+            "alert files",
+            "smote-monitor alerts render",
+        )
         return
 
     for directory, files, suffix in outputs:

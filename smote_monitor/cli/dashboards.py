@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from smote_monitor.cli._context import console, print_json, state
+from smote_monitor.cli._context import check_generated, console, print_json, state
 
 app = typer.Typer(
     help="Grafana dashboards generated from the metric catalog.", no_args_is_help=True
@@ -38,6 +38,9 @@ def render(
         help="Draw SLO lines at this dataset's configured targets (default: the SLO defaults, "
         "as committed).",
     ),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; fail when the files on disk differ (for CI)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Render the executive, on-call and debugging dashboards from the metric catalog.
@@ -45,10 +48,19 @@ def render(
     The output is deterministic: re-rendering unchanged code rewrites identical files.
     """
     # The SDK is imported only here, so the CLI's start-up does not pay for it.
+    from dashboards.render import outputs
     from dashboards.render import render as render_dashboards
 
     slo = state(ctx).settings.dataset(dataset).slo if dataset is not None else None
-    written = render_dashboards(out, None if no_provisioning else provisioning, slo)
+    provisioning_out = None if no_provisioning else provisioning
+    if check:
+        check_generated(
+            outputs(out, provisioning_out, slo),
+            "dashboard files",
+            "smote-monitor dashboards render",
+        )
+        return
+    written = render_dashboards(out, provisioning_out, slo)
     if as_json:
         print_json({"written": [str(path) for path in written]})
         return

@@ -33,7 +33,7 @@ from smote_monitor.conventions import (
     SLICE_SUPPORT,
     MetricSpec,
 )
-from tests.dashboards.conftest import JSON_DIR, PROVISIONING_DIR
+from tests.dashboards.conftest import JSON_DIR, PROVISIONING_DIR, ROOT
 from tests.dashboards.helpers import (
     ALLOWED_SERIES,
     all_exprs,
@@ -77,6 +77,24 @@ def test_the_cli_renders_the_committed_files(tmp_path: Path) -> None:
     assert len(written) == len(DASHBOARD_UIDS) + 2
     assert _files(tmp_path / "dashboards" / "json") == _files(JSON_DIR)
     assert _files(tmp_path / "dashboards" / "provisioning") == _files(PROVISIONING_DIR)
+
+
+def test_check_passes_on_the_committed_files_and_names_a_stale_one_without_writing(
+    tmp_path: Path,
+) -> None:
+    checked = run_cli("dashboards", "render", "--check", cwd=ROOT)
+    assert checked.returncode == 0, checked.stderr
+    assert "dashboard files are up to date" in checked.stdout
+    run_cli("dashboards", "render", cwd=tmp_path)
+    stale = tmp_path / "dashboards" / "json" / "smote-oncall.json"
+    stale.write_text("{}\n", encoding="utf-8")
+    missing = tmp_path / "dashboards" / "provisioning" / "datasources" / "prometheus.yml"
+    missing.unlink()
+    result = run_cli("dashboards", "render", "--check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "2 generated file(s) differ" in result.stderr
+    assert "smote-oncall.json" in result.stderr and "prometheus.yml" in result.stderr
+    assert stale.read_text(encoding="utf-8") == "{}\n" and not missing.exists()
 
 
 def test_the_cli_draws_slo_lines_at_a_configured_dataset_targets(tmp_path: Path) -> None:
