@@ -116,6 +116,8 @@ def push_rate(server: ServerProcess, start: int, kind: str, batch: int, batches:
                 headers={"Content-Type": content_type},
             )
             answer.raise_for_status()
+            # Every id is new: a repeated one would measure the duplicate path instead.
+            assert answer.json()["duplicates"] == 0, answer.json()
         elapsed = time.perf_counter() - began
     return batch * batches / elapsed
 
@@ -149,8 +151,9 @@ def bench_push(name: str, url: str, args: argparse.Namespace, workdir: Path) -> 
             if target > pending:
                 prefill_pending(url, target - pending, pending)
                 pending = target
-            json_rate = push_rate(server, 10**8 + pending * 10, "json", 10_000, 5)
-            arrow_rate = push_rate(server, 2 * 10**8 + pending * 10, "arrow", 100_000, 3)
+            # Disjoint ids per format and pending level: a repeated id would measure duplicates.
+            json_rate = push_rate(server, 10**10 + pending * 10, "json", 10_000, 5)
+            arrow_rate = push_rate(server, 2 * 10**10 + pending * 10, "arrow", 100_000, 3)
             print(
                 f"{name:10} push  pending {pending:>10,}  JSON {json_rate:>10,.0f} rows/s  "
                 f"Arrow {arrow_rate:>10,.0f} rows/s",

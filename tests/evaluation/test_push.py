@@ -286,3 +286,24 @@ def test_an_integer_categorical_feature_pushed_as_numbers_matches_its_reference(
     drift = {f["feature"]: f for f in latest.drift}
     assert drift["inquiries"]["column_type"] == "categorical"
     assert drift["inquiries"]["drifted"] is False, drift["inquiries"]
+
+
+def test_a_repeated_id_finds_the_inserted_rows_by_row_id_not_by_scanning_the_dataset(
+    monitor: Monitor,
+) -> None:
+    """A push that repeats an id reads back what it inserted past the largest row id; by the
+    (dataset_id, key) index SQLite would read every pending row of the dataset (2 s a push at
+    10M pending)."""
+    if monitor.store.engine.dialect.name != "sqlite":
+        pytest.skip("the row-id read is SQLite's (PostgreSQL answers with RETURNING)")
+    from smote_monitor.store.slice_state import INSERTED_KEYS_SQLITE
+
+    push_predictions(monitor.store, monitor.settings, "fraud", _predictions([1, 2], [0, 1]), now=T0)
+    mixed = push_predictions(
+        monitor.store, monitor.settings, "fraud", _predictions([2, 3, 4], [1, 2, 3]), now=T0
+    )
+    assert mixed.to_dict() == {"accepted": 2, "duplicates": 1, "labels_joined": 0}
+    with monitor.store.engine.connect() as connection:
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {INSERTED_KEYS_SQLITE}", (0, 1))
+        details = " ".join(str(row[-1]) for row in plan)
+    assert "INTEGER PRIMARY KEY (rowid>?)" in details, details
