@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import Any
 
@@ -64,6 +65,34 @@ def variant_of(sampler: Any) -> str:
 def seed_of(params: dict[str, Any]) -> int | None:
     seed = params.get("random_state")
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def is_dask(value: Any) -> bool:
+    """Whether ``value`` is a Dask collection; never imports Dask (a process that has not
+    imported it holds no Dask collection)."""
+    return "dask" in sys.modules and type(value).__module__.split(".")[0] in ("dask", "dask_expr")
+
+
+def dask_inputs(**inputs: Any) -> bool:
+    """Whether a resampling's inputs are Dask collections (then the run is described on Dask,
+    :mod:`smote_monitor.tracking.on_dask`): all of them or none.
+
+    Raises
+    ------
+    InvalidInputError
+        Some are Dask collections and others are not: names the first that is not.
+    """
+    lazy = [name for name, value in inputs.items() if is_dask(value)]
+    if not lazy or len(lazy) == len(inputs):
+        return bool(lazy)
+    name = next(name for name in inputs if name not in lazy)
+    kind = "dask.dataframe.DataFrame" if name.startswith("X") else "dask.dataframe.Series"
+    value = inputs[name]
+    raise InvalidInputError(
+        name,
+        f"a {type(value).__module__}.{type(value).__qualname__}",
+        f"a {kind}, as {lazy[0]} is a Dask collection ({', '.join(inputs)}: all on Dask or none)",
+    )
 
 
 def check_xy(name_x: str, X: Any, name_y: str, y: Any) -> None:
