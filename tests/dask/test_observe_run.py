@@ -326,3 +326,23 @@ except InvalidInputError as exc:
         "client: got None; expected a distributed.Client (or one running) for Dask inputs"
     )
     assert not (tmp_path / "s.db").exists()
+
+
+def test_a_tracked_run_observes_dask_inputs(client: Any, sqlite_url: str, tmp_path: Path) -> None:
+    """``track_run`` … ``run.observe(…, client=)`` and ``log_validation``: the run
+    ``observe_run`` records."""
+    data = _resampled()
+    X, y, X_after, y_after = _on_dask(data, None, None)
+    tracked = _monitor(sqlite_url, tmp_path, "tracked")
+    with tracked.track_run(dataset="fraud", run_key="k1") as run:
+        run.observe(X, y, X_after, y_after, params={}, variant="SMOTE", client=client)
+        run.log_validation(validation={"recall": 0.7}, X_val=data[4], y_val=data[5])
+    observed = _monitor(f"sqlite:///{tmp_path / 'observed.db'}", tmp_path, "observed")
+    observed.observe_run(
+        dataset="fraud", run_key="k1", X_before=X, y_before=y, X_after=X_after, y_after=y_after,
+        validation={"recall": 0.7}, X_val=data[4], y_val=data[5], client=client,
+    )  # fmt: skip
+    mine, theirs = _stored(tracked, "fraud", "k1"), _stored(observed, "fraud", "k1")
+    assert mine[0]["status"] == "succeeded"
+    assert mine[0]["leakage"]["evidence"]["validation_rows_equal_to_synthetic"] == 2
+    _assert_same_run(mine, theirs)
