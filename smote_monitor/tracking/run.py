@@ -174,8 +174,7 @@ class TrackedRun:
         the cluster of ``client`` (default: the client running in this process), with the
         values of the in-memory path; see :mod:`smote_monitor.tracking.on_dask`.
         """
-        inputs = {"X_before": X_before, "y_before": y_before, "X_after": X_after}
-        if dask_inputs(**inputs, y_after=y_after):
+        if dask_inputs(X_before=X_before, y_before=y_before, X_after=X_after, y_after=y_after):
             self._observe_on_dask(
                 X_before, y_before, X_after, y_after, params=params, variant=variant, client=client
             )
@@ -205,6 +204,8 @@ class TrackedRun:
         variant: str,
         client: Client | None,
     ) -> None:
+        """:meth:`observe` of Dask collections: the same fields, counted on the cluster; the
+        run keeps the client for its leakage check."""
         from smote_monitor.tracking import on_dask
 
         client = on_dask.resolve_client(client)

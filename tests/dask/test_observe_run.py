@@ -4,6 +4,8 @@ computed store: class counts, synthetic rows, feature schema, reference profiles
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 
 from smote_monitor import Monitor
 from smote_monitor.drift.reference import AUGMENTED, REAL
-from smote_monitor.errors import InvalidInputError
+from smote_monitor.errors import DistributedJobError, InvalidInputError
 from smote_monitor.store.evaluations import shift_of_run
 from smote_monitor.store.profiles import load_profiles
 from smote_monitor.store.runs import count_runs, find_run, run_to_record
@@ -310,7 +312,7 @@ def test_dask_inputs_without_a_client_are_refused(tmp_path: Path) -> None:
     code = f"""
 import dask.dataframe as dd, pandas as pd
 from smote_monitor import Monitor
-from smote_monitor.errors import InvalidInputError
+from smote_monitor.errors import DistributedJobError, InvalidInputError
 X = dd.from_pandas(pd.DataFrame({{"a": [1.0, 2.0, 3.0]}}), npartitions=2)
 y = dd.from_pandas(pd.Series([0, 1, 1]), npartitions=2)
 monitor = Monitor.from_url("sqlite:///{tmp_path / "s.db"}", spool_dir="{tmp_path / "spool"}")
@@ -346,3 +348,26 @@ def test_a_tracked_run_observes_dask_inputs(client: Any, sqlite_url: str, tmp_pa
     assert mine[0]["status"] == "succeeded"
     assert mine[0]["leakage"]["evidence"]["validation_rows_equal_to_synthetic"] == 2
     _assert_same_run(mine, theirs)
+
+
+def _part_or_die(part: pd.DataFrame, die: bool) -> pd.DataFrame:
+    if die:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return part
+
+
+@pytest.mark.slow
+def test_workers_killed_on_every_try_fail_the_run_clearly_and_store_nothing(
+    client: Any, sqlite_url: str, tmp_path: Path
+) -> None:
+    data = _resampled()
+    _, y, X_after, y_after = _on_dask(data, None, None)
+    parts = [(data[0].iloc[:1000], False), (data[0].iloc[1000:], True)]  # the second one dies
+    dying = dd.from_map(lambda args: _part_or_die(*args), parts, meta=data[0].iloc[:0])
+    monitor = _monitor(sqlite_url, tmp_path, "memory")
+    with pytest.raises(DistributedJobError, match=r"workers kept dying.*nothing was stored"):
+        monitor.observe_run(
+            dataset="fraud", X_before=dying, y_before=y, X_after=X_after, y_after=y_after
+        )
+    assert read(monitor.store, count_runs, "fraud") == 0
+    client.wait_for_workers(2)
