@@ -264,7 +264,11 @@ def _bad_inputs() -> list[tuple[str, Any, str]]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("field", "change", "message"), _bad_inputs())
+@pytest.mark.parametrize(
+    ("field", "change", "message"),
+    _bad_inputs(),
+    ids=[f"{field} {change}" for field, change, _ in _bad_inputs()],
+)
 def test_bad_dask_inputs_are_refused_by_name_and_store_nothing(
     client: Any, sqlite_url: str, tmp_path: Path, field: str, change: str, message: str
 ) -> None:
