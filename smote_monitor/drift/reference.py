@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from smote_monitor.config import DatasetConfig
@@ -19,6 +20,8 @@ AUGMENTED = "augmented"
 """The two profile sets of a run: its real (pre-SMOTE) training rows and the augmented set."""
 
 Profiles = dict[str, dict[str, "FeatureProfile"]]
+ProfileBuilder = Callable[..., dict[str, "FeatureProfile"]]
+"""Profiles one frame, as :func:`~smote_monitor.drift.build_profiles` does (same keywords)."""
 
 
 def as_frame(X: Any, names: list[str]) -> Any:
@@ -31,7 +34,12 @@ def as_frame(X: Any, names: list[str]) -> Any:
 
 
 def training_profiles(
-    X_real: Any, X_augmented: Any, schema: list[dict[str, str]], config: DatasetConfig
+    X_real: Any,
+    X_augmented: Any,
+    schema: list[dict[str, str]],
+    config: DatasetConfig,
+    *,
+    build: ProfileBuilder | None = None,
 ) -> tuple[Profiles | None, str | None]:
     """Profiles of both splits with the same column kinds, or ``(None, why)`` when they can't be
     built.
@@ -39,12 +47,19 @@ def training_profiles(
     Monitoring must not fail a training job, so a problem here is logged and the run is stored
     without profiles but with the reason (``profile_error``): evaluating against it then says
     why instead of silently comparing with an older run.
+
+    ``build`` profiles each split: :func:`~smote_monitor.drift.build_profiles` in this process
+    by default; given (``profiles_on_dask`` for Dask DataFrames, see
+    :mod:`smote_monitor.tracking.on_dask`), the splits are handed to it as they are, so both
+    paths make the same choices of features and kinds.
     """
     from smote_monitor.drift import ColumnKind, build_profiles
 
     names = [column["name"] for column in schema]
+    frame_of = as_frame if build is None else _as_given
+    build = build or build_profiles
     try:
-        real_frame = as_frame(X_real, names)
+        real_frame = frame_of(X_real, names)
         features = config.features
         if features is not None and not set(features) <= set(real_frame.columns):
             missing = sorted(set(features) - set(real_frame.columns))
@@ -53,12 +68,10 @@ def training_profiles(
             )
         categorical = [c for c in config.categorical if c in real_frame.columns]
         settings = config.drift.profile_settings()
-        real = build_profiles(
-            real_frame, features=features, categorical=categorical, settings=settings
-        )
+        real = build(real_frame, features=features, categorical=categorical, settings=settings)
         kinds = {name: profile.kind for name, profile in real.items()}
-        augmented = build_profiles(
-            as_frame(X_augmented, names),
+        augmented = build(
+            frame_of(X_augmented, names),
             features=list(real),
             categorical=[n for n, k in kinds.items() if k is ColumnKind.CATEGORICAL],
             numeric=[n for n, k in kinds.items() if k is ColumnKind.NUMERIC],
@@ -70,6 +83,10 @@ def training_profiles(
         )
         return None, str(exc)[:TEXT_MAX]
     return {REAL: real, AUGMENTED: augmented}, None
+
+
+def _as_given(X: Any, names: list[str]) -> Any:
+    return X
 
 
 def profiles_to_dict(profiles: Profiles) -> dict[str, dict[str, dict[str, Any]]]:

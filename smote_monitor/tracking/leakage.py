@@ -16,7 +16,11 @@ validation balance can be said to look like one rather than the other."""
 
 
 def class_shares(y: Any) -> dict[str, float]:
-    counts = class_counts(y)
+    return shares_of(class_counts(y))
+
+
+def shares_of(counts: dict[str, int]) -> dict[str, float]:
+    """Each class's share of ``counts`` (as :func:`class_counts` gives them)."""
     total = sum(counts.values())
     return {label: count / total for label, count in counts.items()} if total else {}
 
@@ -25,31 +29,50 @@ def _total_variation(a: dict[str, float], b: dict[str, float]) -> float:
     return 0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b))
 
 
+def columns_differ(n_train: int, n_val: int) -> str | None:
+    """Why validation rows cannot be compared with training rows, or None when they can."""
+    if n_train == n_val:
+        return None
+    return f"validation has {n_val} columns, training has {n_train}"
+
+
 def check_leakage(
     X_real: Any, y_real: Any, X_augmented: Any, y_augmented: Any, X_val: Any, y_val: Any
 ) -> LeakageResult:
     """Flag a run whose validation set contains synthetic rows, or whose validation class
     balance matches the augmented balance rather than the real one."""
-    evidence: dict[str, Any] = {}
-    real_hashes = row_hashes(X_real)
-    augmented_hashes = row_hashes(X_augmented)
     val_hashes = row_hashes(X_val)
-    n_cols = (np.shape(X_real)[1], np.shape(X_val)[1])
-    if n_cols[0] != n_cols[1]:
-        evidence["row_check_skipped"] = (
-            f"validation has {n_cols[1]} columns, training has {n_cols[0]}"
-        )
+    skipped = columns_differ(np.shape(X_real)[1], np.shape(X_val)[1])
+    if skipped is not None:
         equal_rows = np.zeros(len(val_hashes), dtype=bool)
     else:
-        synthetic = np.setdiff1d(augmented_hashes, real_hashes)
+        synthetic = np.setdiff1d(row_hashes(X_augmented), row_hashes(X_real))
         equal_rows = np.isin(val_hashes, synthetic)
+    return leakage_finding(
+        equal_rows, skipped, class_counts(y_real), class_counts(y_augmented), y_val
+    )
+
+
+def leakage_finding(
+    equal_rows: np.ndarray,
+    skipped: str | None,
+    counts_real: dict[str, int],
+    counts_augmented: dict[str, int],
+    y_val: Any,
+) -> LeakageResult:
+    """The leakage result from which validation rows equal a synthetic row (``equal_rows``, one
+    flag per validation row; all False when the row check was ``skipped``, and why) and the
+    class counts of the real and augmented training sets, wherever those were computed."""
+    evidence: dict[str, Any] = {}
+    if skipped is not None:
+        evidence["row_check_skipped"] = skipped
     n_equal = int(equal_rows.sum())
     evidence["validation_rows_equal_to_synthetic"] = n_equal
     evidence["example_validation_rows"] = np.flatnonzero(equal_rows)[:MAX_EXAMPLES].tolist()
 
     real, augmented, validation = (
-        class_shares(y_real),
-        class_shares(y_augmented),
+        shares_of(counts_real),
+        shares_of(counts_augmented),
         class_shares(y_val),
     )
     to_real, to_augmented = (

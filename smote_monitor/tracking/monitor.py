@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smote_monitor.config import Settings, load_settings, resolve_settings
 from smote_monitor.drift.reference import Profiles
@@ -18,6 +18,9 @@ from smote_monitor.tracking.gate import evaluate_gate
 from smote_monitor.tracking.persist import STORE_UNUSABLE, persist_runs, record_label
 from smote_monitor.tracking.run import TrackedRun
 from smote_monitor.tracking.spool import ReplayResult, Spool
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +110,31 @@ class Monitor:
         X_val: Any = None,
         y_val: Any = None,
         tags: dict[str, str] | None = None,
+        client: Client | None = None,
     ) -> RunRecord:
         """Record a resampling done elsewhere (e.g. with imbalanced-learn) in one call.
 
         Every argument is validated before the store is touched: bad input raises
         :class:`InvalidInputError` and leaves no run behind (no ``running`` row, no ``failed``
         run).
+
+        A training set that does not fit in memory may be given as Dask collections:
+        ``X_before, X_after`` as ``dask.dataframe.DataFrame`` and ``y_before, y_after`` as
+        ``dask.dataframe.Series`` (all four or none). The run is then counted and profiled
+        partition by partition on the cluster of ``client`` (default: the client running in
+        this process), and records what the same rows computed would give; ``X_val, y_val``
+        are held in memory (Dask ones are computed). See :mod:`smote_monitor.tracking.on_dask`.
         """
         run = self.track_run(dataset, run_key, tags=tags)
-        run.observe(X_before, y_before, X_after, y_after, params=params or {}, variant=variant)
+        run.observe(
+            X_before,
+            y_before,
+            X_after,
+            y_after,
+            params=params or {},
+            variant=variant,
+            client=client,
+        )
         if any(value is not None for value in (train, validation, X_val, y_val)):
             run.log_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
         run._store(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import Any
 
@@ -66,6 +67,34 @@ def seed_of(params: dict[str, Any]) -> int | None:
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 
+def is_dask(value: Any) -> bool:
+    """Whether ``value`` is a Dask collection; never imports Dask (a process that has not
+    imported it holds no Dask collection)."""
+    return "dask" in sys.modules and type(value).__module__.split(".")[0] in ("dask", "dask_expr")
+
+
+def dask_inputs(**inputs: Any) -> bool:
+    """Whether a resampling's inputs are Dask collections (then the run is described on Dask,
+    :mod:`smote_monitor.tracking.on_dask`): all of them or none.
+
+    Raises
+    ------
+    InvalidInputError
+        Some are Dask collections and others are not: names the first that is not.
+    """
+    lazy = [name for name, value in inputs.items() if is_dask(value)]
+    if not lazy or len(lazy) == len(inputs):
+        return bool(lazy)
+    name = next(name for name in inputs if name not in lazy)
+    kind = "dask.dataframe.DataFrame" if name.startswith("X") else "dask.dataframe.Series"
+    value = inputs[name]
+    raise InvalidInputError(
+        name,
+        f"a {type(value).__module__}.{type(value).__qualname__}",
+        f"a {kind}, as {lazy[0]} is a Dask collection ({', '.join(inputs)}: all on Dask or none)",
+    )
+
+
 def check_xy(name_x: str, X: Any, name_y: str, y: Any) -> None:
     n_x = len(X) if hasattr(X, "__len__") else None
     n_y = len(y) if hasattr(y, "__len__") else None
@@ -97,19 +126,50 @@ def describe_resampling(
     check_xy("X_before", X_before, "y_before", y_before)
     check_xy("X_after", X_after, "y_after", y_after)
     report = report or {}
-    schema = report.get("feature_schema") or feature_schema(X_before)
     if report.get("n_synthetic") is not None:
         n_synthetic = int(report["n_synthetic"])
     else:
-        grown = max(len(y_after) - len(y_before), 0)
         unseen = int(np.isin(row_hashes(X_after), row_hashes(X_before), invert=True).sum())
-        n_synthetic = max(grown, unseen)
+        n_synthetic = synthetic_count(len(y_before), len(y_after), unseen)
+    return resampling_fields(
+        variant=variant,
+        params=params,
+        class_counts_before=class_counts(y_before),
+        class_counts_after=class_counts(y_after),
+        n_synthetic=n_synthetic,
+        schema=report.get("feature_schema") or feature_schema(X_before),
+        report=report,
+        measurement=measurement,
+    )
+
+
+def synthetic_count(n_before: int, n_after: int, unseen: int) -> int:
+    """Synthetic rows of a resampling: the rows it added, or the output rows absent from its
+    input (by row hash) when a cleaner also removed rows, whichever is more."""
+    return max(n_after - n_before, 0, unseen)
+
+
+def resampling_fields(
+    *,
+    variant: str,
+    params: dict[str, Any],
+    class_counts_before: dict[str, int],
+    class_counts_after: dict[str, int],
+    n_synthetic: int,
+    schema: list[dict[str, str]],
+    report: dict[str, Any] | None = None,
+    measurement: Measure | None = None,
+) -> dict[str, Any]:
+    """The run-record fields of one resampling from what was counted of its data, wherever it
+    was counted (in this process, or on Dask workers by
+    :mod:`smote_monitor.tracking.on_dask`); the report's values win where it has them."""
+    report = report or {}
     fields: dict[str, Any] = {
         "variant": variant,
         "params": report.get("params") or params,
         "seed": report.get("seed", seed_of(params)),
-        "class_counts_before": class_counts(y_before),
-        "class_counts_after": class_counts(y_after),
+        "class_counts_before": class_counts_before,
+        "class_counts_after": class_counts_after,
         "n_synthetic": n_synthetic,
         "feature_schema": schema,
         "feature_schema_hash": report.get("feature_schema_hash") or schema_hash(schema),

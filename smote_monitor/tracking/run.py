@@ -27,12 +27,17 @@ from smote_monitor.tracking.leakage import check_leakage
 from smote_monitor.tracking.persist import STORE_UNUSABLE, open_run
 from smote_monitor.tracking.resampling import (
     check_xy,
+    dask_inputs,
     describe_resampling,
+    is_dask,
     sampler_params,
     variant_of,
 )
 
 if TYPE_CHECKING:
+    from distributed import Client
+
+    from smote_monitor.records import LeakageResult
     from smote_monitor.tracking.monitor import Monitor
 
 log = logging.getLogger(__name__)
@@ -73,6 +78,8 @@ class TrackedRun:
         self._data: tuple[Any, Any, Any, Any] | None = None
         self._validation_data: tuple[Any, Any] | None = None
         self._profiles: Profiles | None = None
+        self._client: Client | None = None
+        """The cluster that holds the run's training data, when it is on Dask."""
         self.run_id: int | None = None
         self.record: RunRecord | None = None
 
@@ -127,6 +134,7 @@ class TrackedRun:
         self._check(**fields)
         self._data = (X, y, X_res, y_res)
         self._fields = fields
+        self._client = None
         self._profile(X, X_res)
         return X_res, y_res
 
@@ -157,8 +165,20 @@ class TrackedRun:
         *,
         params: dict[str, Any],
         variant: str,
+        client: Client | None = None,
     ) -> None:
-        """Record a resampling that happened elsewhere."""
+        """Record a resampling that happened elsewhere.
+
+        ``X_before, X_after`` may be ``dask.dataframe.DataFrame`` and ``y_before, y_after``
+        ``dask.dataframe.Series`` (all four or none): the run is then counted and profiled on
+        the cluster of ``client`` (default: the client running in this process), with the
+        values of the in-memory path; see :mod:`smote_monitor.tracking.on_dask`.
+        """
+        if dask_inputs(X_before=X_before, y_before=y_before, X_after=X_after, y_after=y_after):
+            self._observe_on_dask(
+                X_before, y_before, X_after, y_after, params=params, variant=variant, client=client
+            )
+            return
         fields = describe_resampling(
             X_before=X_before,
             y_before=y_before,
@@ -170,7 +190,47 @@ class TrackedRun:
         self._check(**fields)
         self._data = (X_before, y_before, X_after, y_after)
         self._fields = fields
+        self._client = None
         self._profile(X_before, X_after)
+
+    def _observe_on_dask(
+        self,
+        X_before: Any,
+        y_before: Any,
+        X_after: Any,
+        y_after: Any,
+        *,
+        params: dict[str, Any],
+        variant: str,
+        client: Client | None,
+    ) -> None:
+        """:meth:`observe` of Dask collections: the same fields, counted on the cluster; the
+        run keeps the client for its leakage check."""
+        from smote_monitor.tracking import on_dask
+
+        client = on_dask.resolve_client(client)
+        # What the record can refuse without the data is refused before the cluster works.
+        self._check(variant=variant, params=params)
+        fields = on_dask.describe_resampling(
+            client,
+            X_before=X_before,
+            y_before=y_before,
+            X_after=X_after,
+            y_after=y_after,
+            params=params,
+            variant=variant,
+        )
+        self._check(**fields)
+        config = self._monitor.settings.dataset(self.dataset)
+        profiles, error = on_dask.run_profiles(
+            client, X_before, X_after, fields["feature_schema"], config
+        )
+        if error is not None:
+            fields["profile_error"] = error
+        self._data = (X_before, y_before, X_after, y_after)
+        self._fields = fields
+        self._client = client
+        self._profiles = profiles
 
     def log_validation(
         self,
@@ -201,6 +261,10 @@ class TrackedRun:
             raise InvalidInputError(
                 "X_val" if X_val is None else "y_val", None, "X_val and y_val given together"
             )
+        if X_val is not None and (is_dask(X_val) or is_dask(y_val)):
+            from smote_monitor.tracking.on_dask import in_memory
+
+            X_val, y_val = in_memory(self._client, X_val, y_val)
         if X_val is not None:
             check_xy("X_val", X_val, "y_val", y_val)
         # Only a call whose every argument is valid changes the run.
@@ -286,10 +350,27 @@ class TrackedRun:
             return parse_run_record(fields)
         fields["status"] = RunStatus.SUCCEEDED
         if self._validation_data is not None and self._data is not None:
-            fields["leakage"] = check_leakage(*self._data, *self._validation_data)
+            fields["leakage"] = self._leakage(*self._validation_data)
         record = parse_run_record(fields)
         record.gate = evaluate_gate(record, self._monitor.settings.dataset(self.dataset).slo)
         return record
+
+    def _leakage(self, X_val: Any, y_val: Any) -> LeakageResult:
+        assert self._data is not None
+        if self._client is None:
+            return check_leakage(*self._data, X_val, y_val)
+        from smote_monitor.tracking import on_dask
+
+        X_real, _, X_augmented, _ = self._data
+        return on_dask.check_leakage(
+            self._client,
+            X_real,
+            X_augmented,
+            self._fields["class_counts_before"],
+            self._fields["class_counts_after"],
+            X_val,
+            y_val,
+        )
 
 
 def _error_text(exc: BaseException) -> str:
