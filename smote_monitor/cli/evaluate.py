@@ -152,6 +152,7 @@ def _cycle(settings: Settings, dataset: str, as_json: bool) -> None:
     from smote_monitor.evaluation.job import evaluate_dataset
     from smote_monitor.evaluation.status import dataset_status
     from smote_monitor.store import Store
+    from smote_monitor.store.evaluations import DASK, on_dask
 
     store = Store(settings.database_url, create=False)
     with console.status(f"evaluation cycle of {dataset}"):
@@ -171,10 +172,11 @@ def _cycle(settings: Settings, dataset: str, as_json: bool) -> None:
             continue
         drifted = [f["feature"] for f in current["drift"]["features"] if f["drifted"]]
         below = [s["slice"] for s in current["slices"] if s["recall_slo"] == "below_slo"]
+        folded = on_dask(current["partitions"]) if current["engine"] == DASK else ""
         console.print(
-            f"window {window}: {current['rows']:,} rows, {current['labelled_rows']:,} labelled; "
-            f"drifted: {', '.join(drifted) or 'none'}; recall surely below {recall:g}: "
-            f"{', '.join(below) or 'no slice'}",
+            f"window {window}: {current['rows']:,} rows, {current['labelled_rows']:,} labelled"
+            f"{'; ' + folded if folded else ''}; drifted: {', '.join(drifted) or 'none'}; "
+            f"recall surely below {recall:g}: {', '.join(below) or 'no slice'}",
             highlight=False,
             soft_wrap=True,
         )
@@ -184,13 +186,14 @@ def _print_result(
     result: WindowResult, config: DatasetConfig, window: str, *, slices_scored: bool
 ) -> None:
     from smote_monitor.slices import slice_label
+    from smote_monitor.store.evaluations import on_dask
 
     dataset = result.dataset
     drift = result.drift
     console.print(
         f"[bold]{dataset}[/] window {window}: {result.n_rows:,} rows, {result.n_labeled:,} "
         f"labelled; reference run {result.reference_run_id}; evaluation {result.evaluation_id}"
-        + ("" if result.partitions is None else f"; on Dask, {result.partitions} partitions")
+        + ("" if result.partitions is None else f"; {on_dask(result.partitions)}")
     )
     rows: list[list[Cell]] = [
         [

@@ -31,7 +31,15 @@ from smote_monitor.evaluation.window import (
 from smote_monitor.sources.files import production_batches
 from smote_monitor.store.models import Evaluation
 
-from .data import CONFIG, assert_identical, production, record_runs, stored, write_partitions
+from .data import (
+    CONFIG,
+    assert_identical,
+    folded,
+    production,
+    record_runs,
+    stored,
+    write_partitions,
+)
 
 N_ROWS = 12_000
 PARTITIONINGS = {
@@ -60,10 +68,11 @@ def _evaluations(mon: Monitor) -> int:
 
 
 def _stored(mon: Monitor, result: WindowResult) -> tuple[Any, ...]:
+    """The stored record of ``result``'s evaluation, and where the store says it was folded."""
     with mon.store.read() as session:
         evaluation = session.get(Evaluation, result.evaluation_id)
         assert evaluation is not None
-        return stored(evaluation)
+        return stored(evaluation), folded(evaluation)
 
 
 def _one_process(mon: Monitor, dataset: str, pattern: str) -> WindowResult:
@@ -81,7 +90,9 @@ def test_exact_mode_equals_one_process_bit_for_bit(
     assert_identical(one, on_dask)
     assert on_dask.partitions == len(PARTITIONINGS[partitioning]) - 1 and one.partitions is None
     assert on_dask.to_dict()["engine"] == "dask" and one.to_dict()["engine"] == "local"
-    assert _stored(monitor, on_dask) == _stored(monitor, one)
+    (record, where), (one_record, one_where) = _stored(monitor, on_dask), _stored(monitor, one)
+    assert record == one_record  # the same values; only where they were folded differs
+    assert where == ("dask", on_dask.partitions) and one_where == ("local", None)
     # The window is the one the test means: drift, unseen categories, NaN/inf, folded shops.
     assert on_dask.drift.drifted
     by_feature = {r.feature: r for r in on_dask.drift.features}
@@ -145,7 +156,9 @@ def test_postgres_stores_the_same_record(postgres_url: str, client: Any, tmp_pat
     one = _one_process(mon, "fraud", pattern)
     on_dask = evaluate_files_on_dask(mon.store, mon.settings, "fraud", pattern, client)
     assert_identical(one, on_dask)
-    assert _stored(mon, on_dask) == _stored(mon, one)
+    (record, where), (one_record, one_where) = _stored(mon, on_dask), _stored(mon, one)
+    assert record == one_record
+    assert where == ("dask", 3) and one_where == ("local", None)
 
 
 def test_a_file_lacking_a_column_is_refused_by_name_and_nothing_is_stored(
@@ -199,6 +212,29 @@ def test_a_label_outside_the_classes_fails_on_the_worker_and_nothing_is_stored(
     with pytest.raises(InvalidInputError, match=r"is_fraud: got \[7\.0\]"):
         evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client)
     assert _evaluations(monitor) == before
+
+
+def test_the_status_says_where_the_last_evaluation_of_a_window_was_folded(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    from smote_monitor.evaluation.status import dataset_status
+    from smote_monitor.server.status_page import render_status_page
+
+    pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
+    evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client, window="1h")
+    status = dataset_status(monitor.store, monitor.settings, "fraud")
+    window = status["windows"]["1h"]
+    assert (window["engine"], window["partitions"], window["rows"]) == ("dask", 3, N_ROWS)
+    assert status["windows"]["24h"] is None
+    page = render_status_page(monitor.store, monitor.settings)
+    assert page.status_code == 200 and "on Dask, 3 partitions" in page.html
+
+    evaluate_batches(
+        monitor.store, monitor.settings, "fraud", production_batches(pattern), window="1h"
+    )
+    window = dataset_status(monitor.store, monitor.settings, "fraud")["windows"]["1h"]
+    assert (window["engine"], window["partitions"]) == ("local", None)
+    assert "on Dask" not in render_status_page(monitor.store, monitor.settings).html
 
 
 def _read_or_die(file: str, marker: str, times: int) -> pd.DataFrame:
@@ -274,5 +310,5 @@ def test_parts_travel_as_accumulators_whose_size_does_not_grow_with_rows(
     assert {r.mode for r in big.drift.features if r.feature == "amount"} == {"sketch"}
     # Ten times the rows per partition; the parts hold at most 256 bins per feature, not rows.
     assert max(big.part_bytes) < 2 * max(small.part_bytes)
-    raw = production(20_000, seed=1).memory_usage(deep=True).sum()
+    raw = production(20_000, seed=1).drop(columns=["event_id"]).memory_usage(deep=True).sum()
     assert max(big.part_bytes) < raw / 20
