@@ -168,3 +168,19 @@ def stored(evaluation: Evaluation) -> tuple[Any, ...]:
 def folded(evaluation: Evaluation) -> tuple[str, int | None]:
     """Where the store says an evaluation was folded: engine and partitions."""
     return evaluation.engine, evaluation.partitions
+
+
+def write_labels(frame: pd.DataFrame, path: Path, seed: int = 3) -> Path:
+    """A labels file (CSV: ``event_id``, ``is_fraud``) for the frame's rows, as a label feed
+    delivers them: about 60 % of the ids, in shuffled order, a few labelled twice (the last one
+    wins), and ids the window does not hold."""
+    rng = np.random.default_rng(seed)
+    ids = frame["event_id"].to_numpy()
+    chosen = rng.permutation(ids[rng.random(len(ids)) < 0.6])
+    labels = pd.DataFrame(
+        {"event_id": chosen, "is_fraud": (rng.random(len(chosen)) < 0.15).astype(int)}
+    )
+    again = labels.sample(frac=0.05, random_state=seed).assign(is_fraud=lambda f: 1 - f.is_fraud)
+    strangers = pd.DataFrame({"event_id": ids.max() + 1 + np.arange(50), "is_fraud": 1})
+    pd.concat([labels, again, strangers], ignore_index=True).to_csv(path, index=False)
+    return path

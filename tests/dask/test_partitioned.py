@@ -29,6 +29,7 @@ from smote_monitor.evaluation.window import (
     evaluate_frame,
 )
 from smote_monitor.sources.files import production_batches
+from smote_monitor.sources.labels import read_labels, with_labels
 from smote_monitor.store.models import Evaluation
 
 from .data import (
@@ -38,6 +39,7 @@ from .data import (
     production,
     record_runs,
     stored,
+    write_labels,
     write_partitions,
 )
 
@@ -211,6 +213,85 @@ def test_a_label_outside_the_classes_fails_on_the_worker_and_nothing_is_stored(
     before = _evaluations(monitor)
     with pytest.raises(InvalidInputError, match=r"is_fraud: got \[7\.0\]"):
         evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client)
+    assert _evaluations(monitor) == before
+
+
+def _labelled_one_process(mon: Monitor, pattern: str, labels: pd.Series) -> WindowResult:
+    """What ``smote-monitor evaluate -d fraud -p PATTERN --labels L`` computes."""
+    batches = with_labels(production_batches(pattern), labels, "event_id", "is_fraud")
+    return evaluate_batches(mon.store, mon.settings, "fraud", batches)
+
+
+@pytest.mark.parametrize("partitioning", ["one file", "uneven, with empty files"])
+def test_labels_joined_on_the_workers_equal_one_process_bit_for_bit(
+    monitor: Monitor, client: Any, tmp_path: Path, partitioning: str
+) -> None:
+    frame = production(N_ROWS)
+    pattern = write_partitions(frame, tmp_path / "p", PARTITIONINGS[partitioning])
+    labels = read_labels(write_labels(frame, tmp_path / "labels.csv"), "event_id", "is_fraud")
+    one = _labelled_one_process(monitor, pattern, labels)
+    on_dask = evaluate_files_on_dask(
+        monitor.store, monitor.settings, "fraud", pattern, client, labels=labels
+    )
+    assert_identical(one, on_dask)
+    (record, where), (one_record, _) = _stored(monitor, on_dask), _stored(monitor, one)
+    assert record == one_record and where == ("dask", len(PARTITIONINGS[partitioning]) - 1)
+    # The labels file's labels were scored, not the files' own target column.
+    assert on_dask.n_labeled == int(labels.index.isin(frame["event_id"].astype(str)).sum())
+    without = evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, client)
+    assert without.n_labeled == int(frame["is_fraud"].notna().sum()) != on_dask.n_labeled
+
+
+def test_labels_joined_into_a_dask_dataframe_equal_one_process(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    frame = production(N_ROWS).drop(columns=["is_fraud"])  # labels come only from the file
+    labels = read_labels(write_labels(frame, tmp_path / "labels.csv"), "event_id", "is_fraud")
+    (joined,) = with_labels([frame], labels, "event_id", "is_fraud")
+    one = evaluate_frame(monitor.store, monitor.settings, "fraud", joined)
+    on_dask = evaluate_frame_on_dask(
+        monitor.store,
+        monitor.settings,
+        "fraud",
+        dd.from_pandas(frame, npartitions=4, sort=False),
+        client,
+        labels=labels,
+    )
+    assert_identical(one, on_dask)
+    assert on_dask.n_labeled > 0 and on_dask.partitions == 4
+
+
+def test_a_file_lacking_the_id_column_is_refused_as_in_one_process_and_nothing_is_stored(
+    monitor: Monitor, client: Any, tmp_path: Path
+) -> None:
+    frame = production(N_ROWS)
+    directory = tmp_path / "p"
+    pattern = write_partitions(frame, directory, PARTITIONINGS["three equal"])
+    broken = directory / "part-002.parquet"
+    frame.iloc[8000:].drop(columns=["event_id"]).to_parquet(broken, index=False)
+    labels = read_labels(write_labels(frame, tmp_path / "labels.csv"), "event_id", "is_fraud")
+    before = _evaluations(monitor)
+    with pytest.raises(InvalidInputError) as one:
+        _labelled_one_process(monitor, pattern, labels)
+    with pytest.raises(InvalidInputError, match=r"production\.event_id") as on_dask:
+        evaluate_files_on_dask(
+            monitor.store, monitor.settings, "fraud", pattern, client, labels=labels
+        )
+    assert on_dask.value.value == str(broken)
+    assert str(on_dask.value) == str(one.value)
+    assert "to join --labels by id" in str(on_dask.value)
+    assert _evaluations(monitor) == before
+
+
+def test_labels_need_the_dataset_id_column(monitor: Monitor, client: Any, tmp_path: Path) -> None:
+    frame = production(N_ROWS)
+    pattern = write_partitions(frame, tmp_path / "p", PARTITIONINGS["three equal"])
+    labels = read_labels(write_labels(frame, tmp_path / "labels.csv"), "event_id", "is_fraud")
+    before = _evaluations(monitor)
+    with pytest.raises(InvalidInputError, match="id_column: got None; expected the dataset's id"):
+        evaluate_files_on_dask(
+            monitor.store, monitor.settings, "sketched", pattern, client, labels=labels
+        )
     assert _evaluations(monitor) == before
 
 
