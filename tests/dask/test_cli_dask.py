@@ -174,6 +174,10 @@ def test_nothing_but_the_dask_path_imports_dask(code: str) -> None:
     check = "\nimport sys; print(sorted(m for m in sys.modules if m.split('.')[0] in "
     check += "('dask', 'distributed')))"
     done = subprocess.run(
-        [sys.executable, "-c", code + check], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code + check],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"

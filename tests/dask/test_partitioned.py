@@ -338,30 +338,35 @@ def _dying_frame(pattern: str, marker: Path, times: int) -> dd.DataFrame:
     return dd.from_map(lambda args: _read_or_die(*args), readers, meta=meta, enforce_metadata=False)
 
 
+# The two tests below kill workers, so each runs on a cluster of its own (own_client): a
+# worker that does not come back leaves no later test without workers, and nothing waits for
+# it to return.
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_job_is_retried_and_the_result_is_unchanged(
-    monitor: Monitor, client: Any, tmp_path: Path
+    monitor: Monitor, own_client: Any, tmp_path: Path
 ) -> None:
     pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
     one = _one_process(monitor, "fraud", pattern)
     frame = _dying_frame(pattern, tmp_path / "deaths", times=1)
-    on_dask = evaluate_frame_on_dask(monitor.store, monitor.settings, "fraud", frame, client)
+    on_dask = evaluate_frame_on_dask(monitor.store, monitor.settings, "fraud", frame, own_client)
     assert len(os.listdir(tmp_path / "deaths")) == 1  # a worker really died once
     assert_identical(one, on_dask)
-    client.wait_for_workers(2)
 
 
 @pytest.mark.slow
 def test_workers_killed_on_every_try_fail_the_job_clearly_and_nothing_is_stored(
-    monitor: Monitor, client: Any, tmp_path: Path
+    monitor: Monitor, own_client: Any, tmp_path: Path
 ) -> None:
     pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
     frame = _dying_frame(pattern, tmp_path / "deaths", times=100)
     before = _evaluations(monitor)
     with pytest.raises(DistributedJobError, match=r"workers kept dying.*nothing was stored"):
-        evaluate_frame_on_dask(monitor.store, monitor.settings, "fraud", frame, client)
+        evaluate_frame_on_dask(monitor.store, monitor.settings, "fraud", frame, own_client)
+    # allowed-failures 1: the task's worker died twice, then the job failed.
+    assert len(os.listdir(tmp_path / "deaths")) == 2
     assert _evaluations(monitor) == before
-    client.wait_for_workers(2)
 
 
 def test_a_scheduler_address_is_checked_and_an_unreachable_one_named() -> None:
