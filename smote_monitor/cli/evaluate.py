@@ -14,6 +14,8 @@ from smote_monitor.conventions import SLICE_OTHER
 from smote_monitor.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from smote_monitor.config import DatasetConfig, Settings
     from smote_monitor.evaluation.window import WindowResult
     from smote_monitor.store import Store
@@ -61,7 +63,8 @@ def evaluate(
         help="Labels arriving separately (id and target columns), joined by the dataset's "
         "id_column without label_lookback: files carry no arrival time, so every label of the "
         "file counts for its prediction in the window (label_lookback applies to pushed "
-        "labels). A label given twice counts once, the last one wins.",
+        "labels). A label given twice counts once, the last one wins. With --dask the file is "
+        "read here and sent to each worker once.",
     ),
     window: str = typer.Option("adhoc", "--window", help="Name of the window in the results."),
     dask: str | None = typer.Option(
@@ -71,8 +74,9 @@ def evaluate(
         help="Fold the --production files on a Dask cluster, one file per partition, and merge "
         "the partial accumulators (only they cross the network, never rows): tcp://host:8786 "
         "for a running scheduler, or 'local' for a LocalCluster of one single-threaded worker "
-        "process per core. Same results as without it; every file must have the first file's "
-        "columns. Needs the extra smote-monitor[dask].",
+        "process per core. Same results as without it, --labels included (joined on the "
+        "workers); every file must have the first file's columns. Needs the extra "
+        "smote-monitor[dask].",
     ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
@@ -95,20 +99,17 @@ def evaluate(
 
     settings = state(ctx).settings
     config = settings.dataset(dataset)
-    if dask is not None:
-        if production is None:
-            raise InvalidInputError("dask", dask, "--production files to fold on the cluster")
-        if labels is not None:
-            raise InvalidInputError(
-                "labels", str(labels), "no --labels with --dask (join the labels into the files)"
-            )
+    if dask is not None and production is None:
+        raise InvalidInputError("dask", dask, "--production files to fold on the cluster")
     if production is None:
         _cycle(settings, dataset, as_json)
         return
     batches = production_batches(production)
+    by_id = None
     if labels is not None:
         if config.id_column is None:
             raise InvalidInputError("id_column", None, "the dataset's id column, to join --labels")
+        # Read here, with or without --dask: a bad labels file fails before any cluster starts.
         with console.status(f"reading labels {labels}"):
             by_id = read_labels(labels, config.id_column, config.target)
         batches = with_labels(batches, by_id, config.id_column, config.target)
@@ -117,7 +118,7 @@ def evaluate(
     store = Store(settings.database_url, create=False)
     try:
         if dask is not None:
-            result = _on_dask(store, settings, dataset, production, dask, window)
+            result = _on_dask(store, settings, dataset, production, dask, window, by_id)
         else:
             with console.status(f"evaluating {production} ({dataset}), batch by batch"):
                 result = evaluate_batches(store, settings, dataset, batches, window=window)
@@ -132,7 +133,13 @@ def evaluate(
 
 
 def _on_dask(
-    store: Store, settings: Settings, dataset: str, production: str, scheduler: str, window: str
+    store: Store,
+    settings: Settings,
+    dataset: str,
+    production: str,
+    scheduler: str,
+    window: str,
+    labels: pd.Series | None,
 ) -> WindowResult:
     try:  # Dask is an optional extra, imported only here
         from smote_monitor.evaluation.partitioned import connect, evaluate_files_on_dask
@@ -144,7 +151,9 @@ def _on_dask(
         console.status(f"evaluating {production} ({dataset}) on Dask ({scheduler})"),
         connect(scheduler) as client,
     ):
-        return evaluate_files_on_dask(store, settings, dataset, production, client, window=window)
+        return evaluate_files_on_dask(
+            store, settings, dataset, production, client, window=window, labels=labels
+        )
 
 
 def _cycle(settings: Settings, dataset: str, as_json: bool) -> None:
@@ -152,6 +161,7 @@ def _cycle(settings: Settings, dataset: str, as_json: bool) -> None:
     from smote_monitor.evaluation.job import evaluate_dataset
     from smote_monitor.evaluation.status import dataset_status
     from smote_monitor.store import Store
+    from smote_monitor.store.evaluations import DASK, on_dask
 
     store = Store(settings.database_url, create=False)
     with console.status(f"evaluation cycle of {dataset}"):
@@ -171,10 +181,11 @@ def _cycle(settings: Settings, dataset: str, as_json: bool) -> None:
             continue
         drifted = [f["feature"] for f in current["drift"]["features"] if f["drifted"]]
         below = [s["slice"] for s in current["slices"] if s["recall_slo"] == "below_slo"]
+        folded = on_dask(current["partitions"]) if current["engine"] == DASK else ""
         console.print(
-            f"window {window}: {current['rows']:,} rows, {current['labelled_rows']:,} labelled; "
-            f"drifted: {', '.join(drifted) or 'none'}; recall surely below {recall:g}: "
-            f"{', '.join(below) or 'no slice'}",
+            f"window {window}: {current['rows']:,} rows, {current['labelled_rows']:,} labelled"
+            f"{'; ' + folded if folded else ''}; drifted: {', '.join(drifted) or 'none'}; "
+            f"recall surely below {recall:g}: {', '.join(below) or 'no slice'}",
             highlight=False,
             soft_wrap=True,
         )
@@ -184,13 +195,14 @@ def _print_result(
     result: WindowResult, config: DatasetConfig, window: str, *, slices_scored: bool
 ) -> None:
     from smote_monitor.slices import slice_label
+    from smote_monitor.store.evaluations import on_dask
 
     dataset = result.dataset
     drift = result.drift
     console.print(
         f"[bold]{dataset}[/] window {window}: {result.n_rows:,} rows, {result.n_labeled:,} "
         f"labelled; reference run {result.reference_run_id}; evaluation {result.evaluation_id}"
-        + ("" if result.partitions is None else f"; on Dask, {result.partitions} partitions")
+        + ("" if result.partitions is None else f"; {on_dask(result.partitions)}")
     )
     rows: list[list[Cell]] = [
         [

@@ -19,6 +19,11 @@ overflowed, the slice counts are folded again with those values fixed — the on
 would have admitted. Sketch mode differs from one process only in the last bits of each
 feature's mean and variance (merged pairwise): its histograms are the same.
 
+Labels that arrive apart from the predictions (``evaluate --labels``) are read once on the
+client, scattered to every worker once, and joined into each partition's batches by id
+(:func:`~smote_monitor.sources.labels.with_labels`, as one process joins them) before they are
+folded.
+
 Dask is an optional extra (``smote-monitor[dask]``): this module imports it, nothing else in
 the package does at import time.
 """
@@ -48,6 +53,7 @@ from smote_monitor.evaluation.window import (
 )
 from smote_monitor.slices.values import key_texts, slice_value
 from smote_monitor.sources.files import FORMATS, SOURCE, production_batches, production_files
+from smote_monitor.sources.labels import with_labels
 from smote_monitor.store import Store
 
 if TYPE_CHECKING:
@@ -118,8 +124,11 @@ class _Part:
         return _Part(self.window.merge(later.window), seen, self.sizes + later.sizes)
 
 
-def _fold(plan: _Plan, batches: Iterable[pd.DataFrame], where: str) -> _Part:
-    """Fold one partition's batches, checking each has the declared columns."""
+def _fold(
+    plan: _Plan, batches: Iterable[pd.DataFrame], where: str, labels: pd.Series | None
+) -> _Part:
+    """Fold one partition's batches, each joined to ``labels`` when given, checking each has
+    the declared columns."""
     window = plan.window()
     config = plan.config
     cap = config.max_slice_values
@@ -127,6 +136,11 @@ def _fold(plan: _Plan, batches: Iterable[pd.DataFrame], where: str) -> _Part:
     fixed = plan.known_slices or {}
     first_seen: dict[str, list[str]] = {c: [] for c in config.slices if c not in fixed}
     for batch in batches:
+        batch.attrs.setdefault(SOURCE, where)  # a file's batches name it already
+        if labels is not None:
+            # As one process joins them: a batch lacking the id column is refused by name.
+            assert config.id_column is not None  # checked on the client (_run)
+            (batch,) = with_labels([batch], labels, config.id_column, config.target)
         missing = [name for name in plan.columns if name not in batch.columns]
         if missing:
             raise InvalidInputError(
@@ -135,7 +149,6 @@ def _fold(plan: _Plan, batches: Iterable[pd.DataFrame], where: str) -> _Part:
                 f"a column of every partition (the window's columns: {len(plan.columns)}, "
                 "as in its first partition)",
             )
-        batch.attrs.setdefault(SOURCE, where)  # a file's batches name it already
         window.add(batch)
         if not first_seen or window.sli_error is not None or config.target not in batch.columns:
             continue
@@ -155,12 +168,14 @@ def _fold(plan: _Plan, batches: Iterable[pd.DataFrame], where: str) -> _Part:
     return part
 
 
-def _fold_file(plan: _Plan, file: str) -> _Part:
-    return _fold(plan, production_batches(file), file)
+def _fold_file(plan: _Plan, file: str, labels: pd.Series | None = None) -> _Part:
+    return _fold(plan, production_batches(file), file, labels)
 
 
-def _fold_frame(plan: _Plan, frame: pd.DataFrame, index: int) -> _Part:
-    return _fold(plan, _batches(frame), f"partition {index}")
+def _fold_frame(
+    plan: _Plan, frame: pd.DataFrame, index: int, labels: pd.Series | None = None
+) -> _Part:
+    return _fold(plan, _batches(frame), f"partition {index}", labels)
 
 
 def _merge(*parts: _Part) -> _Part:
@@ -182,11 +197,44 @@ def _run(
     dataset: str,
     client: Client,
     columns: Sequence[str],
-    leaves: Callable[[_Plan], list[Any]],
+    leaves: Callable[[_Plan, Any], list[Any]],
     window: str,
     now: datetime | None,
+    labels: pd.Series | None,
 ) -> WindowResult:
+    if labels is not None and settings.dataset(dataset).id_column is None:
+        raise InvalidInputError("id_column", None, "the dataset's id column, to join the labels")
     reference_run, blank = start_window(store, settings, dataset)
+    # The labels travel once to every worker, for both passes; each task gets a reference.
+    shared = None if labels is None else client.scatter(labels, broadcast=True)
+    try:
+        part, partitions = _fold_all(client, blank, columns, leaves, shared)
+    finally:
+        if shared is not None:
+            shared.release()
+    part.window.reference = blank.reference
+    return store_window(
+        store,
+        settings,
+        reference_run,
+        part.window,
+        window=window,
+        now=now,
+        partitions=partitions,
+        part_bytes=tuple(part.sizes),
+    )
+
+
+def _fold_all(
+    client: Client,
+    blank: _Window,
+    columns: Sequence[str],
+    leaves: Callable[[_Plan, Any], list[Any]],
+    labels: Any,
+) -> tuple[_Part, int]:
+    """Every partition folded and merged (twice when a slice column overflowed, see the module
+    docstring); the merged part and how many partitions there were."""
+    dataset = blank.dataset
     plan = _Plan(
         dataset,
         blank.config,
@@ -195,7 +243,7 @@ def _run(
         tuple(columns),
         known_slices={c: sorted(blank.counts.values[c]) for c in blank.counts.fixed},
     )
-    parts = leaves(plan)
+    parts = leaves(plan, labels)
     if not parts:
         raise InvalidInputError("production", "0 partitions", "at least one partition")
     part = _reduce(client, parts)
@@ -221,20 +269,10 @@ def _run(
             plan.columns,
             known_slices={**(plan.known_slices or {}), **overflowed},
         )
-        again = _reduce(client, leaves(refold))
+        again = _reduce(client, leaves(refold, labels))
         part.window.counts = again.window.counts
         part.sizes += again.sizes
-    part.window.reference = blank.reference
-    return store_window(
-        store,
-        settings,
-        reference_run,
-        part.window,
-        window=window,
-        now=now,
-        partitions=len(parts),
-        part_bytes=tuple(part.sizes),
-    )
+    return part, len(parts)
 
 
 def evaluate_frame_on_dask(
@@ -246,6 +284,7 @@ def evaluate_frame_on_dask(
     *,
     window: str = "adhoc",
     now: datetime | None = None,
+    labels: pd.Series | None = None,
 ) -> WindowResult:
     """:func:`~smote_monitor.evaluation.window.evaluate_batches` of a Dask DataFrame, folded
     partition by partition on ``client``'s cluster and stored as one evaluation.
@@ -255,6 +294,12 @@ def evaluate_frame_on_dask(
     behave as in one process (a missing feature is flagged drifted; a missing slice column
     stores the drift without slices and raises ``SlicesNotScoredError``).
 
+    ``labels`` (:func:`~smote_monitor.sources.labels.read_labels` of a labels file: label by
+    id) replace the target column, joined by the dataset's ``id_column`` as
+    :func:`~smote_monitor.sources.labels.with_labels` joins them in one process; they are sent
+    to each worker once. A partition lacking the id column is an :class:`InvalidInputError`
+    naming it, and nothing is stored.
+
     Raises
     ------
     DistributedJobError
@@ -262,16 +307,16 @@ def evaluate_frame_on_dask(
     """
     columns = [str(c) for c in frame.columns]
 
-    def leaves(plan: _Plan) -> list[Any]:
+    def leaves(plan: _Plan, labels: Any) -> list[Any]:
         from dask import delayed
 
         shared = delayed(plan, pure=True)  # one key: sent once to each worker, not per task
         return [
-            delayed(_fold_frame, pure=True)(shared, part, index)
+            delayed(_fold_frame, pure=True)(shared, part, index, labels)
             for index, part in enumerate(frame.to_delayed())
         ]
 
-    return _run(store, settings, dataset, client, columns, leaves, window, now)
+    return _run(store, settings, dataset, client, columns, leaves, window, now, labels)
 
 
 def evaluate_files_on_dask(
@@ -283,6 +328,7 @@ def evaluate_files_on_dask(
     *,
     window: str = "adhoc",
     now: datetime | None = None,
+    labels: pd.Series | None = None,
 ) -> WindowResult:
     """``smote-monitor evaluate -p PATH --dask``: each file a partition, read on a worker.
 
@@ -291,24 +337,35 @@ def evaluate_files_on_dask(
     :class:`InvalidInputError` naming the file and column, and nothing is stored. A URL
     (``s3://…``) is read with ``dask.dataframe.read_parquet`` (its filesystem package, e.g.
     s3fs, installed) and evaluated as a frame.
+
+    ``labels`` (``evaluate -p PATH --labels L --dask``) are joined into every file's batches as
+    :func:`evaluate_frame_on_dask` joins them; a file lacking the id column is an
+    :class:`InvalidInputError` naming it, and nothing is stored.
     """
     text = os.fspath(path)
     if "://" in text:
         import dask.dataframe as dd
 
         return evaluate_frame_on_dask(
-            store, settings, dataset, dd.read_parquet(text), client, window=window, now=now
+            store,
+            settings,
+            dataset,
+            dd.read_parquet(text),
+            client,
+            window=window,
+            now=now,
+            labels=labels,
         )
     files = [str(f) for f in production_files(text)]
     columns = _columns_of(files[0])
 
-    def leaves(plan: _Plan) -> list[Any]:
+    def leaves(plan: _Plan, labels: Any) -> list[Any]:
         from dask import delayed
 
         shared = delayed(plan, pure=True)  # one key: sent once to each worker, not per task
-        return [delayed(_fold_file, pure=True)(shared, file) for file in files]
+        return [delayed(_fold_file, pure=True)(shared, file, labels) for file in files]
 
-    return _run(store, settings, dataset, client, columns, leaves, window, now)
+    return _run(store, settings, dataset, client, columns, leaves, window, now, labels)
 
 
 def _columns_of(file: str) -> list[str]:

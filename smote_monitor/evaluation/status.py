@@ -43,13 +43,16 @@ def _slice(row: dict[str, Any], recall_target: float, precision_target: float) -
 
 def window_status(view: EvaluationView, recall: float, precision: float) -> dict[str, Any]:
     """One stored window evaluation as the status route shows it: drift per feature and each
-    slice's SLIs with its verdict against the recall objective (``recall_slo``)."""
+    slice's SLIs with its verdict against the recall objective (``recall_slo``), and where it
+    was folded (``engine`` local or dask, with its ``partitions``)."""
     return {
         "evaluation_id": view.id,
         "evaluated_at": view.evaluated_at.isoformat(),
         "reference_run_id": view.reference_run_id,
         "rows": view.n_rows,
         "labelled_rows": view.n_labeled,
+        "engine": view.engine,
+        "partitions": view.partitions,
         "drift": {
             "share": view.drift_share,
             "drifted": view.dataset_drift,

@@ -38,7 +38,7 @@ from smote_monitor.records import utcnow
 from smote_monitor.slices import SliceCounts, SliceMetrics, count_batch, slice_metrics
 from smote_monitor.sources.files import DEFAULT_BATCH_ROWS, SOURCE
 from smote_monitor.store import Store
-from smote_monitor.store.evaluations import PRODUCTION, add_evaluation
+from smote_monitor.store.evaluations import DASK, LOCAL, PRODUCTION, add_evaluation
 from smote_monitor.store.models import Run
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class WindowResult:
             "slices": [_clean(m.to_dict()) for m in self.slices],
             "folded_rows": self.folded_rows,
             "problems": self.problems(),
-            "engine": "local" if self.partitions is None else "dask",
+            "engine": LOCAL if self.partitions is None else DASK,
             "partitions": self.partitions,
         }
 
@@ -254,6 +254,9 @@ def store_window(
 ) -> WindowResult:
     """Drift and slice SLIs of a folded window, stored as one evaluation (one transaction).
 
+    ``partitions`` (a window folded on Dask) is stored with it, engine ``dask``; without it the
+    evaluation's engine is ``local``.
+
     Raises as :func:`evaluate_batches` does, after its last batch.
     """
     dataset, config, reference = scored.dataset, scored.config, scored.reference
@@ -278,6 +281,7 @@ def store_window(
             slices=slices,
             n_rows=scored.n_rows,
             n_labeled=scored.n_labeled,
+            partitions=partitions,
         )
         evaluation_id = evaluation.id
     log.info(

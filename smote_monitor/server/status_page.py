@@ -40,6 +40,7 @@ from smote_monitor.errors import InvalidInputError, StoreUnavailableError
 from smote_monitor.records import run_document, utcnow
 from smote_monitor.store import Store
 from smote_monitor.store.database import SchemaOutdatedError
+from smote_monitor.store.evaluations import DASK, on_dask
 from smote_monitor.store.models import ReferenceProfile
 
 log = logging.getLogger(__name__)
@@ -475,6 +476,7 @@ def _window_view(window: str, data: dict[str, Any] | None, config: DatasetConfig
         "rows": data["rows"],
         "labelled_rows": data["labelled_rows"],
         "reference_run_id": data["reference_run_id"],
+        "folded_on": on_dask(data["partitions"]) if data["engine"] == DASK else "",
         "slices": replace(slices, width=width),
         "drift": replace(drift, width=width),
     }

@@ -22,6 +22,9 @@ PRODUCTION = "production"
 SYNTHETIC_SHIFT = "synthetic_shift"
 """Kinds of evaluation: a production window against the reference, or a run's augmented data
 against its real training data."""
+LOCAL = "local"
+DASK = "dask"
+"""Engines an evaluation was folded by: one process, or partitions on a Dask cluster merged."""
 
 
 def _finite(value: float | None) -> float | None:
@@ -43,9 +46,11 @@ def add_evaluation(
     n_labeled: int = 0,
     window_start: datetime | None = None,
     window_end: datetime | None = None,
+    partitions: int | None = None,
 ) -> Evaluation:
     """One evaluation with its per-feature drift and per-slice results, in the caller's
-    transaction."""
+    transaction. ``partitions``: how many Dask partitions were folded and merged (engine
+    ``dask``); ``None`` for a window folded in this process (engine ``local``)."""
     evaluation = Evaluation(
         dataset=dataset_row(session, dataset),
         kind=kind,
@@ -58,6 +63,8 @@ def add_evaluation(
         window_end=window_end,
         drift_share=drift.share if drift is not None else None,
         dataset_drift=drift.drifted if drift is not None else None,
+        engine=LOCAL if partitions is None else DASK,
+        partitions=partitions,
     )
     if drift is not None:
         evaluation.drift = [
@@ -113,6 +120,10 @@ class EvaluationView:
     dataset_drift: bool | None
     drift: list[dict[str, Any]]
     slices: list[dict[str, Any]]
+    engine: str = LOCAL
+    """``local`` or ``dask`` (:data:`LOCAL`, :data:`DASK`)."""
+    partitions: int | None = None
+    """Dask partitions merged; ``None`` for ``local``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "evaluated_at": self.evaluated_at.isoformat()}
@@ -156,7 +167,14 @@ def view(evaluation: Evaluation) -> EvaluationView:
         dataset_drift=evaluation.dataset_drift,
         drift=[{f: getattr(r, f) for f in _DRIFT_FIELDS} for r in evaluation.drift],
         slices=[{f: getattr(r, f) for f in _SLICE_FIELDS} for r in evaluation.slices],
+        engine=evaluation.engine,
+        partitions=evaluation.partitions,
     )
+
+
+def on_dask(partitions: int | None) -> str:
+    """``on Dask, N partitions``: how the CLI and the status page say a window was folded."""
+    return f"on Dask, {partitions} partition{'' if partitions == 1 else 's'}"
 
 
 def latest_evaluations(

@@ -181,6 +181,10 @@ class Evaluation(Base):
     n_labeled: Mapped[int] = mapped_column(BigInteger)
     drift_share: Mapped[float | None] = mapped_column(Float)
     dataset_drift: Mapped[bool | None] = mapped_column(Boolean)
+    # Where the window was folded (migration 0008): local (one process) | dask, with the number
+    # of partitions merged (NULL for local).
+    engine: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    partitions: Mapped[int | None] = mapped_column(Integer)
 
     dataset: Mapped[Dataset] = relationship(lazy="joined")
     drift: Mapped[list[DriftResultRow]] = relationship(

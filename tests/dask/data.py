@@ -23,6 +23,7 @@ datasets:
     target: is_fraud
     prediction: predicted
     positive_class: 1
+    id_column: event_id
     slices: [region, shop]
     categorical: [region, device]
     max_slice_values: 3
@@ -77,7 +78,8 @@ def record_runs(monitor: Monitor) -> None:
 
 def production(n: int = 12_000, seed: int = 7) -> pd.DataFrame:
     """Rows that drift, with NaN and ±inf, categories the reference never saw, unlabelled rows
-    and a slice column (``shop``, not a feature) with more values than ``max_slice_values``."""
+    and a slice column (``shop``, not a feature) with more values than ``max_slice_values``;
+    ``event_id`` numbers them from 0 (the id ``--labels`` join by)."""
     rng = np.random.default_rng(seed)
     y = (rng.random(n) < 0.12).astype(float)
     amount = rng.lognormal(3.2, 1, n) + 20 * y
@@ -95,6 +97,7 @@ def production(n: int = 12_000, seed: int = 7) -> pd.DataFrame:
             "shop": rng.choice([f"shop{i}" for i in range(7)], n),
             "is_fraud": y,
             "predicted": predicted.astype(int),
+            "event_id": np.arange(n),
         }
     )
 
@@ -132,7 +135,8 @@ _ROW_KEYS = {"_sa_instance_state", "id", "evaluation_id", "evaluation"}
 
 
 def stored(evaluation: Evaluation) -> tuple[Any, ...]:
-    """What the store holds of an evaluation, without its id and time."""
+    """What the store holds of an evaluation, without its id and time, nor where it was folded
+    (:func:`folded`): a window folded on Dask stores the values of one process."""
     return (
         evaluation.window,
         evaluation.reference_run_id,
@@ -159,3 +163,24 @@ def stored(evaluation: Evaluation) -> tuple[Any, ...]:
             for s in evaluation.slices
         },
     )
+
+
+def folded(evaluation: Evaluation) -> tuple[str, int | None]:
+    """Where the store says an evaluation was folded: engine and partitions."""
+    return evaluation.engine, evaluation.partitions
+
+
+def write_labels(frame: pd.DataFrame, path: Path, seed: int = 3) -> Path:
+    """A labels file (CSV: ``event_id``, ``is_fraud``) for the frame's rows, as a label feed
+    delivers them: about 60 % of the ids, in shuffled order, a few labelled twice (the last one
+    wins), and ids the window does not hold."""
+    rng = np.random.default_rng(seed)
+    ids = frame["event_id"].to_numpy()
+    chosen = rng.permutation(ids[rng.random(len(ids)) < 0.6])
+    labels = pd.DataFrame(
+        {"event_id": chosen, "is_fraud": (rng.random(len(chosen)) < 0.15).astype(int)}
+    )
+    again = labels.sample(frac=0.05, random_state=seed).assign(is_fraud=lambda f: 1 - f.is_fraud)
+    strangers = pd.DataFrame({"event_id": ids.max() + 1 + np.arange(50), "is_fraud": 1})
+    pd.concat([labels, again, strangers], ignore_index=True).to_csv(path, index=False)
+    return path

@@ -14,7 +14,7 @@ import pytest
 from smote_monitor import Monitor
 from tests.monitor.cli_helpers import run_cli
 
-from .data import CONFIG, production, record_runs, write_partitions
+from .data import CONFIG, production, record_runs, write_labels, write_partitions
 
 
 @pytest.fixture
@@ -69,7 +69,6 @@ def test_evaluate_on_a_local_cluster(configured: tuple[Path, str]) -> None:
     ("args", "message"),
     [
         (["--dask", "nowhere"], "dask: got 'nowhere'; expected a scheduler address"),
-        (["--dask", "local", "--labels", "labels.csv"], "labels: got 'labels.csv'; expected no"),
     ],
 )
 def test_bad_dask_options_exit_2_naming_them_and_store_nothing(
@@ -81,6 +80,75 @@ def test_bad_dask_options_exit_2_naming_them_and_store_nothing(
     assert done.returncode == 2
     assert message in done.stderr
     assert sorted(p.name for p in config.parent.iterdir()) == before
+
+
+def _evaluations(config: Path) -> int:
+    from sqlalchemy import func, select
+
+    from smote_monitor.store.models import Evaluation
+
+    with Monitor.from_config(config).store.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Evaluation)) or 0)
+
+
+def test_labels_on_a_cluster_print_and_store_what_evaluate_with_labels_does(
+    configured: tuple[Path, str], cluster: Any
+) -> None:
+    config, pattern = configured
+    labels = str(write_labels(production(6000), config.parent / "labels.csv"))
+    one = _evaluate(config, pattern, "--labels", labels, "--json")
+    on_dask = _evaluate(
+        config, pattern, "--labels", labels, "--json", "--dask", cluster.scheduler_address
+    )
+    assert one.returncode == 0, one.stderr
+    assert on_dask.returncode == 0, on_dask.stderr
+    mine, theirs = json.loads(one.stdout), json.loads(on_dask.stdout)
+    assert _values(theirs) == _values(mine)
+    assert (theirs["engine"], theirs["partitions"]) == ("dask", 3)
+    without = json.loads(_evaluate(config, pattern, "--json").stdout)
+    assert without["n_labeled"] != theirs["n_labeled"]  # the labels file's labels were scored
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ("event_id", "labels.is_fraud"),  # no target column
+        ("is_fraud", "labels.event_id"),  # no id column
+    ],
+)
+def test_a_bad_labels_file_fails_as_without_dask_and_stores_nothing(
+    configured: tuple[Path, str], cluster: Any, columns: str, message: str
+) -> None:
+    config, pattern = configured
+    labels = config.parent / "labels.csv"
+    labels.write_text(f"{columns}\n1\n2\n")
+    before = _evaluations(config)
+    one = _evaluate(config, pattern, "--labels", str(labels))
+    on_dask = _evaluate(
+        config, pattern, "--labels", str(labels), "--dask", cluster.scheduler_address
+    )
+    assert (one.returncode, on_dask.returncode) == (2, 2)
+    assert message in on_dask.stderr
+    assert on_dask.stderr == one.stderr
+    assert _evaluations(config) == before
+
+
+def test_a_file_lacking_the_id_column_fails_naming_it_as_without_dask(
+    configured: tuple[Path, str], cluster: Any
+) -> None:
+    config, pattern = configured
+    frame = production(6000)
+    labels = str(write_labels(frame, config.parent / "labels.csv"))
+    broken = Path(pattern).parent / "part-002.parquet"
+    frame.iloc[1000:].drop(columns=["event_id"]).to_parquet(broken, index=False)
+    before = _evaluations(config)
+    one = _evaluate(config, pattern, "--labels", labels)
+    on_dask = _evaluate(config, pattern, "--labels", labels, "--dask", cluster.scheduler_address)
+    assert (one.returncode, on_dask.returncode) == (2, 2)
+    # The value is cut to its start: the file's name is at its end.
+    assert "production.event_id: got '" in on_dask.stderr and "part-002.par" in on_dask.stderr
+    assert on_dask.stderr == one.stderr
+    assert _evaluations(config) == before
 
 
 def test_dask_without_production_files_is_refused(configured: tuple[Path, str]) -> None:
@@ -106,6 +174,10 @@ def test_nothing_but_the_dask_path_imports_dask(code: str) -> None:
     check = "\nimport sys; print(sorted(m for m in sys.modules if m.split('.')[0] in "
     check += "('dask', 'distributed')))"
     done = subprocess.run(
-        [sys.executable, "-c", code + check], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code + check],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"

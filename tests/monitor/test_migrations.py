@@ -143,7 +143,7 @@ def test_an_upgrade_that_fails_midway_leaves_the_store_as_it_was(store_url: str)
         _conn: object, _cursor: object, statement: str, *_: object
     ) -> None:
         if "CREATE TABLE leases" in statement:
-            raise RuntimeError("power cut during migration 0007, the last one")
+            raise RuntimeError("power cut during migration 0007")
 
     event.listen(store.engine, "before_cursor_execute", fail_in_the_last_migration)
     with pytest.raises(RuntimeError, match="power cut"):
@@ -265,3 +265,65 @@ def _stored_counts(store: Store) -> Any:
         stored = connection.scalar(text("SELECT counts FROM slice_states"))
     # SQLite hands the JSON column back as text, PostgreSQL as a decoded object.
     return json.loads(stored) if isinstance(stored, str) else stored
+
+
+def test_upgrade_to_0008_marks_stored_evaluations_local_and_records_dask_ones(
+    store_url: str,
+) -> None:
+    """0008 records where a window was folded: evaluations stored before were all folded in
+    one process; one folded on Dask reads back engine dask with its partitions."""
+    from datetime import UTC, datetime
+
+    from smote_monitor.store.evaluations import (
+        DASK,
+        LOCAL,
+        PRODUCTION,
+        add_evaluation,
+        latest_evaluations,
+    )
+
+    store = Store(store_url, auto_upgrade=False)
+    migrate.upgrade(store.engine, "0007")
+    with store.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO datasets (id, name, created_at) VALUES (1, 'fraud', :t)"),
+            {"t": "2026-12-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                'INSERT INTO evaluations (dataset_id, kind, "window", evaluated_at, n_rows, '
+                "n_labeled, drift_share, dataset_drift) "
+                "VALUES (1, 'production', '1h', :t, 1200, 300, 0.25, :drifted)"
+            ),
+            {"t": "2026-12-01 01:00:00", "drifted": False},
+        )
+    store.upgrade()
+
+    assert store.status().up_to_date
+    with store.write() as session:
+        add_evaluation(
+            session,
+            dataset="fraud",
+            kind=PRODUCTION,
+            window="1h",
+            evaluated_at=datetime(2026, 12, 1, 2, tzinfo=UTC),
+            reference_run_id=None,
+            drift=None,
+            kinds={},
+            n_rows=5000,
+            partitions=7,
+        )
+    with store.read() as session:
+        newest, old = latest_evaluations(session, "fraud", window="1h", limit=2)
+    assert (old.n_rows, old.n_labeled, old.drift_share) == (1200, 300, 0.25)
+    assert (old.engine, old.partitions, old.dataset_drift) == (LOCAL, None, False)
+    assert (newest.n_rows, newest.engine, newest.partitions) == (5000, DASK, 7)
+    assert newest.to_dict()["engine"] == DASK and newest.to_dict()["partitions"] == 7
+
+    migrate.downgrade(store.engine, "0007")
+    with store.engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM evaluations")) == 2
+    store.upgrade()
+    with store.read() as session:
+        engines = [(e.engine, e.partitions) for e in latest_evaluations(session, "fraud", limit=2)]
+    assert engines == [(LOCAL, None), (LOCAL, None)]  # a downgrade forgets where they were folded
