@@ -574,23 +574,46 @@ def _merge_accumulators(*parts: WindowAccumulator) -> WindowAccumulator:
 
 def _reduce_values(client: Client, leaves: Sequence[Any], merge: Callable[..., Any]) -> Any:
     """Tree-reduce delayed values (in order) with ``merge`` on the cluster."""
+    return compute_on(client, [tree_reduce(leaves, merge)])[0]
+
+
+def tree_reduce(leaves: Sequence[Any], merge: Callable[..., Any]) -> Any:
+    """The delayed tree reduction of ``leaves`` (in order) with ``merge``, ``SPLIT_EVERY``
+    parts a task: nothing is computed yet."""
     from dask import delayed
-    from distributed import KilledWorker
 
     level = list(leaves)
+    if not level:
+        raise InvalidInputError("partitions", "0 partitions", "at least one partition")
     while len(level) > 1:
         level = [
             delayed(merge, pure=True)(*level[i : i + SPLIT_EVERY])
             for i in range(0, len(level), SPLIT_EVERY)
         ]
-    # A task whose worker dies is run again on another worker; past the scheduler's
-    # distributed.scheduler.allowed-failures deaths (default 3) the job fails.
-    future = client.compute(level[0])
+    return level[0]
+
+
+def compute_on(client: Client, values: Sequence[Any]) -> list[Any]:
+    """Compute Dask values on ``client``'s cluster; only their results come back.
+
+    Raises
+    ------
+    DistributedJobError
+        A task's workers kept dying: a task whose worker dies is run again on another worker,
+        and past the scheduler's ``distributed.scheduler.allowed-failures`` deaths (default 3)
+        the job fails.
+    """
+    from distributed import KilledWorker
+
+    if not values:
+        return []
+    futures = client.compute(list(values))
     try:
-        return future.result()
+        return list(client.gather(futures))
     except KilledWorker as exc:
         raise DistributedJobError(
             f"dask: workers kept dying while running a task ({exc}); nothing was stored"
         ) from exc
     finally:
-        future.release()
+        for future in futures:
+            future.release()

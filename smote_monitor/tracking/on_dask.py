@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from smote_monitor.config import DatasetConfig
 from smote_monitor.drift.reference import Profiles, training_profiles
-from smote_monitor.errors import DistributedJobError, InvalidInputError
-from smote_monitor.evaluation.partitioned import SPLIT_EVERY, profiles_on_dask
+from smote_monitor.errors import InvalidInputError
+from smote_monitor.evaluation.partitioned import compute_on, profiles_on_dask, tree_reduce
 from smote_monitor.records import LeakageResult
 from smote_monitor.tracking.leakage import columns_differ, leakage_finding
 from smote_monitor.tracking.resampling import (
@@ -93,12 +92,12 @@ def describe_resampling(
         A task's workers kept dying.
     """
     _check_types(X_before=X_before, y_before=y_before, X_after=X_after, y_after=y_after)
-    (n_x_before, n_y_before, before), (n_x_after, n_y_after, after) = _compute(
+    (n_x_before, n_y_before, before), (n_x_after, n_y_after, after) = compute_on(
         client, [_lengths_and_counts(X_before, y_before), _lengths_and_counts(X_after, y_after)]
     )
     _check_lengths("X_before", n_x_before, "y_before", n_y_before)
     _check_lengths("X_after", n_x_after, "y_after", n_y_after)
-    (unseen,) = _compute(client, [_unseen_rows(X_before, X_after)])
+    (unseen,) = compute_on(client, [_unseen_rows(X_before, X_after)])
     return resampling_fields(
         variant=variant,
         params=params,
@@ -130,7 +129,7 @@ def in_memory(client: Client | None, X_val: Any, y_val: Any) -> tuple[Any, Any]:
     values = [X_val, y_val]
     lazy = [i for i, value in enumerate(values) if dask.is_dask_collection(value)]
     given = [values[i] for i in lazy]
-    done = _compute(client, given) if client is not None else list(dask.compute(*given))
+    done = compute_on(client, given) if client is not None else list(dask.compute(*given))
     for i, value in zip(lazy, done, strict=True):
         values[i] = value
     return values[0], values[1]
@@ -160,10 +159,10 @@ def check_leakage(
         from dask import delayed
 
         wanted = delayed(np.unique(val_hashes), pure=True)  # one key, sent once per worker
-        real_hits, augmented_hits = _compute(
+        real_hits, augmented_hits = compute_on(
             client,
             [
-                _tree([delayed(_hits, pure=True)(p, wanted) for p in X.to_delayed()], _union)
+                tree_reduce([delayed(_hits, pure=True)(p, wanted) for p in X.to_delayed()], _union)
                 for X in (X_real, X_augmented)
             ],
         )
@@ -215,7 +214,7 @@ def _lengths_and_counts(X: dd.DataFrame, y: dd.Series) -> Any:
     return delayed(_facts, pure=True)(
         [delayed(len, pure=True)(p) for p in X.to_delayed()],
         [delayed(_first, pure=True)(c) for c in labels],
-        _tree([delayed(_second, pure=True)(c) for c in labels], _sum_counts),
+        tree_reduce([delayed(_second, pure=True)(c) for c in labels], _sum_counts),
     )
 
 
@@ -295,38 +294,3 @@ def _hits(part: pd.DataFrame, wanted: np.ndarray) -> np.ndarray:
 
 def _union(*parts: np.ndarray) -> np.ndarray:
     return functools.reduce(np.union1d, parts)
-
-
-def _tree(leaves: Sequence[Any], merge: Callable[..., Any]) -> Any:
-    """The delayed tree reduction of ``leaves`` (in order) with ``merge``, ``SPLIT_EVERY``
-    parts a task, as :mod:`~smote_monitor.evaluation.partitioned` reduces."""
-    from dask import delayed
-
-    level = list(leaves)
-    if not level:
-        raise InvalidInputError("partitions", "0 partitions", "at least one partition")
-    while len(level) > 1:
-        level = [
-            delayed(merge, pure=True)(*level[i : i + SPLIT_EVERY])
-            for i in range(0, len(level), SPLIT_EVERY)
-        ]
-    return level[0]
-
-
-def _compute(client: Client, values: Sequence[Any]) -> list[Any]:
-    """Compute Dask values on ``client``'s cluster; only their results come back."""
-    from distributed import KilledWorker
-
-    if not values:
-        return []
-    futures = client.compute(list(values))
-    try:
-        return list(client.gather(futures))
-    except KilledWorker as exc:
-        # As partitioned does: past distributed.scheduler.allowed-failures deaths the job fails.
-        raise DistributedJobError(
-            f"dask: workers kept dying while running a task ({exc}); nothing was stored"
-        ) from exc
-    finally:
-        for future in futures:
-            future.release()
