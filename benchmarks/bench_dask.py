@@ -126,21 +126,13 @@ def run(mode: str, root: str, pattern: str) -> dict[str, Any]:
         seconds = time.perf_counter() - start
         cpu = _cpu() - cpu
     else:
-        from distributed import Client, LocalCluster, get_task_stream
+        from distributed import Client, get_task_stream
 
-        from smote_monitor.evaluation.partitioned import PINNED_THREADS, evaluate_files_on_dask
+        from smote_monitor.evaluation.partitioned import evaluate_files_on_dask, local_cluster
 
         workers = int(mode.split("-")[1])
-        with (
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                env=PINNED_THREADS,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        # The cluster `evaluate --dask local` starts, with this many workers.
+        with local_cluster(workers) as cluster, Client(cluster) as client:
             with get_task_stream(client) as stream:
                 cpu = _cpu()
                 start = time.perf_counter()

@@ -28,9 +28,9 @@ NO_WORKERS_SECONDS = 120
 def local_cluster() -> Iterator[Any]:
     """A LocalCluster of ``WORKERS`` processes and a client of it, both workers up."""
     import dask.config
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    from smote_monitor.evaluation.partitioned import PINNED_THREADS
+    from smote_monitor.evaluation.partitioned import local_cluster as started
 
     with dask.config.set(
         {
@@ -40,13 +40,7 @@ def local_cluster() -> Iterator[Any]:
             "distributed.scheduler.no-workers-timeout": f"{NO_WORKERS_SECONDS}s",
         }
     ):
-        cluster = LocalCluster(
-            n_workers=WORKERS,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env=PINNED_THREADS,
-        )
+        cluster = started(WORKERS)
     try:
         client = Client(cluster, timeout=WAIT_SECONDS)
         try:

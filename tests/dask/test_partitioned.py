@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from smote_monitor import Monitor
 from smote_monitor.errors import DistributedJobError, InvalidInputError
 from smote_monitor.evaluation.partitioned import (
+    PINNED_THREADS,
+    WORKER_MALLOC,
     connect,
     evaluate_files_on_dask,
     evaluate_frame_on_dask,
@@ -380,6 +382,21 @@ def test_a_scheduler_address_is_checked_and_an_unreachable_one_named() -> None:
         connect("tcp://127.0.0.1:1", timeout=1),
     ):
         pass
+
+
+def _environment(names: list[str]) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in names}
+
+
+def test_workers_of_a_local_cluster_start_with_pinned_threads_and_a_padded_heap(
+    client: Any,
+) -> None:
+    # Dask's default MALLOC_TRIM_THRESHOLD_ alone made every partition's fold 1.4x slower.
+    names = [*PINNED_THREADS, *WORKER_MALLOC]
+    seen = client.run(_environment, names)
+    assert len(seen) == 2
+    for environment in seen.values():
+        assert environment == {**PINNED_THREADS, **WORKER_MALLOC}
 
 
 def test_parts_travel_as_accumulators_whose_size_does_not_grow_with_rows(
