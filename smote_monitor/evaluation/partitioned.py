@@ -35,6 +35,7 @@ import logging
 import math
 import os
 import pickle
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,6 +72,11 @@ LOCAL = "local"
 SPLIT_EVERY = 8
 #: Seconds to wait for a scheduler named by address.
 CONNECT_TIMEOUT = 30
+#: Seconds a job waits on a cluster left without any worker before it fails (an autoscaled
+#: cluster may take minutes to add one).
+NO_WORKERS_TIMEOUT = 300.0
+#: Seconds between two looks at whether a running job's cluster still has workers.
+WORKER_POLL_SECONDS = 5.0
 #: Thread pools of numeric libraries, pinned to one thread in each worker process so workers
 #: sharing a machine do not fight over its cores.
 PINNED_THREADS = {
@@ -612,7 +618,9 @@ def tree_reduce(leaves: Sequence[Any], merge: Callable[..., Any]) -> Any:
     return level[0]
 
 
-def compute_on(client: Client, values: Sequence[Any]) -> list[Any]:
+def compute_on(
+    client: Client, values: Sequence[Any], *, no_workers_timeout: float | None = None
+) -> list[Any]:
     """Compute Dask values on ``client``'s cluster; only their results come back.
 
     Raises
@@ -620,14 +628,42 @@ def compute_on(client: Client, values: Sequence[Any]) -> list[Any]:
     DistributedJobError
         A task's workers kept dying: a task whose worker dies is run again on another worker,
         and past the scheduler's ``distributed.scheduler.allowed-failures`` deaths (default 3)
-        the job fails.
+        the job fails. Or the cluster had no worker for ``no_workers_timeout`` seconds
+        (default :data:`NO_WORKERS_TIMEOUT`) while the job waited: the scheduler would hold its
+        tasks until one joined, and the caller would wait without end.
     """
-    from distributed import KilledWorker
+    from distributed import KilledWorker, wait
 
     if not values:
         return []
+    limit = NO_WORKERS_TIMEOUT if no_workers_timeout is None else no_workers_timeout
     futures = client.compute(list(values))
+    where = getattr(client.scheduler, "address", None) or "its scheduler"
     try:
+        workerless_since: float | None = None
+        while True:
+            try:
+                wait(futures, timeout=min(WORKER_POLL_SECONDS, limit))
+                break
+            except TimeoutError:
+                pass
+            if client.nthreads():
+                workerless_since = None
+                continue
+            now = time.monotonic()
+            if workerless_since is None:
+                workerless_since = now
+                log.warning(
+                    "dask: the cluster at %s has no workers; waiting up to %g s for one",
+                    where,
+                    limit,
+                )
+            elif now - workerless_since >= limit:
+                client.cancel(futures)
+                raise DistributedJobError(
+                    f"dask: the cluster at {where} has had no workers for "
+                    f"{now - workerless_since:.0f} s; nothing was stored"
+                )
         return list(client.gather(futures))
     except KilledWorker as exc:
         raise DistributedJobError(

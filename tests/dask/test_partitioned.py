@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from smote_monitor import Monitor
 from smote_monitor.errors import DistributedJobError, InvalidInputError
+from smote_monitor.evaluation import partitioned
 from smote_monitor.evaluation.partitioned import (
     PINNED_THREADS,
     WORKER_MALLOC,
@@ -368,6 +370,30 @@ def test_workers_killed_on_every_try_fail_the_job_clearly_and_nothing_is_stored(
         evaluate_frame_on_dask(monitor.store, monitor.settings, "fraud", frame, own_client)
     # allowed-failures 1: the task's worker died twice, then the job failed.
     assert len(os.listdir(tmp_path / "deaths")) == 2
+    assert _evaluations(monitor) == before
+
+
+def test_a_cluster_left_without_workers_fails_the_job_by_name_and_nothing_is_stored(
+    monitor: Monitor, own_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scheduler holds tasks for a worker that may never come (no-workers-timeout is off by
+    # default); the client gives up after NO_WORKERS_TIMEOUT instead of waiting without end.
+    monkeypatch.setattr(partitioned, "NO_WORKERS_TIMEOUT", 1.0)
+    monkeypatch.setattr(partitioned, "WORKER_POLL_SECONDS", 0.2)
+    pattern = write_partitions(production(N_ROWS), tmp_path / "p", PARTITIONINGS["three equal"])
+    own_client.cluster.scale(0)
+    for _ in range(600):  # the workers close within a minute, or the test says so below
+        if not own_client.nthreads():
+            break
+        time.sleep(0.1)
+    assert not own_client.nthreads(), "the cluster's workers did not close within 60 s"
+    before = _evaluations(monitor)
+    address = own_client.scheduler.address
+    with pytest.raises(
+        DistributedJobError,
+        match=rf"the cluster at {re.escape(address)} has had no workers for \d+ s; nothing was",
+    ):
+        evaluate_files_on_dask(monitor.store, monitor.settings, "fraud", pattern, own_client)
     assert _evaluations(monitor) == before
 
 
