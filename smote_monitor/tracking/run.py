@@ -248,6 +248,32 @@ class TrackedRun:
         With ``X_val, y_val`` the run is also checked for leakage of synthetic rows into
         validation.
         """
+        merged = self.check_validation(
+            train=train, validation=validation, test=test, X_val=X_val, y_val=y_val
+        )
+        if X_val is not None and (is_dask(X_val) or is_dask(y_val)):
+            from smote_monitor.tracking.on_dask import in_memory
+
+            X_val, y_val = in_memory(self._client, X_val, y_val)
+            check_xy("X_val", X_val, "y_val", y_val)
+        # Only a call whose every argument is valid changes the run.
+        self._metrics.update(merged)
+        if X_val is not None:
+            self._validation_data = (X_val, y_val)
+
+    def check_validation(
+        self,
+        *,
+        train: dict[str, float] | None = None,
+        validation: dict[str, float] | None = None,
+        test: dict[str, float] | None = None,
+        X_val: Any = None,
+        y_val: Any = None,
+    ) -> dict[str, dict[str, float]]:
+        """What :meth:`log_validation` refuses without computing anything on a cluster: the
+        metrics, ``X_val`` and ``y_val`` given together, and in-memory ones of equal length.
+        Changes nothing; returns the metrics merged with those logged before.
+        """
         given = {
             k: v
             for k, v in (("train", train), ("validation", validation), ("test", test))
@@ -261,16 +287,9 @@ class TrackedRun:
             raise InvalidInputError(
                 "X_val" if X_val is None else "y_val", None, "X_val and y_val given together"
             )
-        if X_val is not None and (is_dask(X_val) or is_dask(y_val)):
-            from smote_monitor.tracking.on_dask import in_memory
-
-            X_val, y_val = in_memory(self._client, X_val, y_val)
-        if X_val is not None:
+        if X_val is not None and not (is_dask(X_val) or is_dask(y_val)):
             check_xy("X_val", X_val, "y_val", y_val)
-        # Only a call whose every argument is valid changes the run.
-        self._metrics.update(merged)
-        if X_val is not None:
-            self._validation_data = (X_val, y_val)
+        return merged
 
     def __exit__(
         self,

@@ -293,6 +293,41 @@ def test_bad_dask_inputs_are_refused_by_name_and_store_nothing(
     )
 
 
+def _never(part: pd.DataFrame) -> pd.DataFrame:
+    raise AssertionError("the cluster was asked to read the training data")
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"validation": {"recall": 1.5}}, "metrics.validation.recall"),
+        ({"X_val": "rows"}, "y_val"),
+    ],
+    ids=["a ratio above 1", "X_val without y_val"],
+)
+def test_bad_validation_is_refused_before_the_cluster_reads_the_training_data(
+    client: Any, sqlite_url: str, tmp_path: Path, given: dict[str, Any], field: str
+) -> None:
+    data = _resampled()
+    _, y, X_after, y_after = _on_dask(data, None, None)
+    untouchable = dd.from_map(_never, [data[0]], meta=data[0].iloc[:0])
+    if given.get("X_val") == "rows":
+        given = {"X_val": data[0].iloc[:10]}
+    monitor = _monitor(sqlite_url, tmp_path, "memory")
+    with pytest.raises(InvalidInputError) as raised:
+        monitor.observe_run(
+            dataset="fraud",
+            X_before=untouchable,
+            y_before=y,
+            X_after=X_after,
+            y_after=y_after,
+            client=client,
+            **given,
+        )
+    assert raised.value.field == field
+    assert read(monitor.store, count_runs, "fraud") == 0
+
+
 def test_a_dask_run_is_stored_on_each_store(client: Any, store_url: str, tmp_path: Path) -> None:
     """Without ``client=``, the client running in this process (the fixture's) is used."""
     data = _resampled()
