@@ -67,12 +67,18 @@ class PushResult:
         }
 
 
-def configured(settings: Settings, dataset: str) -> DatasetConfig:
-    """The dataset's config; pushes need the dataset in the config and its id column."""
+def listed(settings: Settings, dataset: str) -> DatasetConfig:
+    """The config of a dataset the config lists (the status of any evaluated dataset)."""
     config = settings.datasets.get(dataset)
     if config is None:
         known = ", ".join(sorted(settings.datasets)) or "none are configured"
         raise InvalidInputError("dataset", dataset, f"a dataset of the config ({known})")
+    return config
+
+
+def configured(settings: Settings, dataset: str) -> DatasetConfig:
+    """The dataset's config; pushes need the dataset in the config and its id column."""
+    config = listed(settings, dataset)
     if config.id_column is None:
         raise InvalidInputError(
             f"datasets.{dataset}.id_column", None, "the id column that joins labels to predictions"

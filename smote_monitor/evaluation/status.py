@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from smote_monitor.config import Settings
-from smote_monitor.evaluation.push import configured
+from smote_monitor.evaluation.push import listed
 from smote_monitor.records import utcnow
 from smote_monitor.store import Store, quarantine, slice_state
 from smote_monitor.store.datasets import find_dataset
@@ -66,7 +66,7 @@ def dataset_status(
     store: Store, settings: Settings, dataset: str, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The dataset's status (JSON-able); a dataset not in the config is an error."""
-    config = configured(settings, dataset)
+    config = listed(settings, dataset)
     slo = config.slo
     windows: dict[str, Any] = {}
     with store.read() as session:

@@ -19,6 +19,7 @@ from smote_monitor.drift import build_profiles, compute_drift
 from smote_monitor.drift.reference import AUGMENTED, REAL
 from smote_monitor.evaluation.job import evaluate_dataset
 from smote_monitor.evaluation.push import push_labels, push_predictions
+from smote_monitor.evaluation.status import dataset_status
 from smote_monitor.evaluation.window import (
     SlicesNotScoredError,
     evaluate_batches,
@@ -113,6 +114,33 @@ def test_a_run_stores_profiles_of_both_splits_and_the_synthetic_shift(monitor: M
     assert [d["value"] for d in shift.drift] == pytest.approx([r.value for r in expected.features])
     # SMOTE doubled the minority, whose amounts are larger: the amount distribution moved.
     assert shift.drift[0]["drifted"] is True
+
+
+def test_a_dataset_without_an_id_column_has_a_status_but_takes_no_pushes(
+    store_url: str, tmp_path: Path
+) -> None:
+    # Labels inside the production files need no id: `evaluate` serves such a dataset, and its
+    # status (route, page, CLI) must show what it stored rather than ask for an id column.
+    path = tmp_path / "smote-monitor.yaml"
+    path.write_text(
+        f"database_url: {store_url}\n"
+        "datasets:\n"
+        "  batch: {target: is_fraud, prediction: predicted, positive_class: 1, slices: [region],"
+        " categorical: [region]}\n"
+    )
+    mon = Monitor.from_config(path)
+    X, y = _training()
+    with mon.track_run(dataset="batch", run_key="train-1") as run:
+        run.resample(SMOTE(random_state=0), X[["amount", "hour"]], y)
+    window = _production(1000, shift=0.0, seed=3)
+    evaluate_frame(mon.store, mon.settings, "batch", window, window="1h")
+
+    status = dataset_status(mon.store, mon.settings, "batch")
+    assert status["windows"]["1h"]["rows"] == 1000
+    assert status["reference_run"]["run_key"] == "train-1"
+    assert set(status["pending_labels"].values()) == {0}
+    with pytest.raises(InvalidInputError, match=r"datasets\.batch\.id_column"):
+        push_predictions(mon.store, mon.settings, "batch", window)
 
 
 def test_a_shifted_window_drifts_and_slices_are_scored(monitor: Monitor) -> None:
