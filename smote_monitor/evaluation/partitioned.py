@@ -618,9 +618,7 @@ def tree_reduce(leaves: Sequence[Any], merge: Callable[..., Any]) -> Any:
     return level[0]
 
 
-def compute_on(
-    client: Client, values: Sequence[Any], *, no_workers_timeout: float | None = None
-) -> list[Any]:
+def compute_on(client: Client, values: Sequence[Any]) -> list[Any]:
     """Compute Dask values on ``client``'s cluster; only their results come back.
 
     Raises
@@ -628,15 +626,15 @@ def compute_on(
     DistributedJobError
         A task's workers kept dying: a task whose worker dies is run again on another worker,
         and past the scheduler's ``distributed.scheduler.allowed-failures`` deaths (default 3)
-        the job fails. Or the cluster had no worker for ``no_workers_timeout`` seconds
-        (default :data:`NO_WORKERS_TIMEOUT`) while the job waited: the scheduler would hold its
-        tasks until one joined, and the caller would wait without end.
+        the job fails. Or the cluster had no worker for :data:`NO_WORKERS_TIMEOUT` seconds
+        while the job waited: the scheduler would hold its tasks until one joined, and the
+        caller would wait without end.
     """
     from distributed import KilledWorker, wait
 
     if not values:
         return []
-    limit = NO_WORKERS_TIMEOUT if no_workers_timeout is None else no_workers_timeout
+    limit = NO_WORKERS_TIMEOUT
     futures = client.compute(list(values))
     where = getattr(client.scheduler, "address", None) or "its scheduler"
     try:

@@ -126,9 +126,8 @@ class Monitor:
         are held in memory (Dask ones are computed). See :mod:`smote_monitor.tracking.on_dask`.
         """
         run = self.track_run(dataset, run_key, tags=tags)
-        validating = any(value is not None for value in (train, validation, X_val, y_val))
-        if validating:  # refused before a cluster counts the training data
-            run.check_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
+        # Refused before the training data are counted (on a cluster, perhaps).
+        merged = run.check_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
         run.observe(
             X_before,
             y_before,
@@ -138,8 +137,7 @@ class Monitor:
             variant=variant,
             client=client,
         )
-        if validating:
-            run.log_validation(train=train, validation=validation, X_val=X_val, y_val=y_val)
+        run._log_checked_validation(merged, X_val, y_val)
         run._store(None)
         assert run.record is not None
         return run.record

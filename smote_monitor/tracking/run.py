@@ -251,6 +251,13 @@ class TrackedRun:
         merged = self.check_validation(
             train=train, validation=validation, test=test, X_val=X_val, y_val=y_val
         )
+        self._log_checked_validation(merged, X_val, y_val)
+
+    def _log_checked_validation(
+        self, merged: dict[str, dict[str, float]], X_val: Any, y_val: Any
+    ) -> None:
+        """:meth:`log_validation` after its :meth:`check_validation` (which returned
+        ``merged``): Dask ``X_val, y_val`` are computed and checked, then the run changes."""
         if X_val is not None and (is_dask(X_val) or is_dask(y_val)):
             from smote_monitor.tracking.on_dask import in_memory
 
