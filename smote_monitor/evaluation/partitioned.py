@@ -398,11 +398,10 @@ def _columns_of(file: str) -> list[str]:
             close()
 
 
-def local_cluster(n_workers: int | None = None, **options: Any) -> LocalCluster:
+def local_cluster(n_workers: int | None = None) -> LocalCluster:
     """A started :class:`distributed.LocalCluster` of ``n_workers`` (default: one per core)
     worker processes of one thread each, numeric thread pools pinned to one thread and the
-    allocator set as :data:`WORKER_MALLOC`; ``options`` go to ``LocalCluster``. Close it (it is
-    a context manager)."""
+    allocator set as :data:`WORKER_MALLOC`. Close it (it is a context manager)."""
     import dask.config
     from distributed import LocalCluster
 
@@ -415,7 +414,6 @@ def local_cluster(n_workers: int | None = None, **options: Any) -> LocalCluster:
             processes=True,
             dashboard_address=None,
             env=PINNED_THREADS,
-            **options,
         )
 
 

@@ -301,7 +301,7 @@ def _never(part: pd.DataFrame) -> pd.DataFrame:
     ("given", "field"),
     [
         ({"validation": {"recall": 1.5}}, "metrics.validation.recall"),
-        ({"X_val": "rows"}, "y_val"),
+        ({"X_val": pd.DataFrame({"amount": [1.0]})}, "y_val"),
     ],
     ids=["a ratio above 1", "X_val without y_val"],
 )
@@ -311,8 +311,6 @@ def test_bad_validation_is_refused_before_the_cluster_reads_the_training_data(
     data = _resampled()
     _, y, X_after, y_after = _on_dask(data, None, None)
     untouchable = dd.from_map(_never, [data[0]], meta=data[0].iloc[:0])
-    if given.get("X_val") == "rows":
-        given = {"X_val": data[0].iloc[:10]}
     monitor = _monitor(sqlite_url, tmp_path, "memory")
     with pytest.raises(InvalidInputError) as raised:
         monitor.observe_run(
